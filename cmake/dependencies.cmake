@@ -1,0 +1,11 @@
+# Every dependency comes from Debian 12 packages installed by scripts/setup.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+find_package(nlohmann_json 3.11 REQUIRED)
+pkg_check_modules(XENLIGHT REQUIRED IMPORTED_TARGET xenlight)
+pkg_check_modules(XENSTORE REQUIRED IMPORTED_TARGET xenstore)
+pkg_check_modules(XENTOOLLOG REQUIRED IMPORTED_TARGET xentoollog)

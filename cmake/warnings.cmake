@@ -1,0 +1,15 @@
+# Warnings for the project's own targets. Generated code (protobuf/gRPC) is built without them.
+add_library(zoned_warnings INTERFACE)
+target_compile_options(zoned_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wunused -Woverloaded-virtual -Wconversion -Wsign-conversion -Wnull-dereference
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough -Wmisleading-indentation
+  -Wduplicated-cond -Wduplicated-branches -Wlogical-op -Wuseless-cast)
+if(ZONED_WERROR)
+  target_compile_options(zoned_warnings INTERFACE -Werror)
+endif()
+
+if(ZONED_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,38 @@
+// The daemon's configuration file (TOML). Every key is documented in deploy/config.example.toml.
+#pragma once
+
+#include <string>
+
+#include "zoned/common/log.h"
+#include "zoned/common/result.h"
+
+namespace zoned {
+
+struct Config {
+  // Unix socket kubelet and crictl connect to (created with mode 0660).
+  std::string socket_path = "/run/zoned/zoned.sock";
+  // Group that owns the socket; empty keeps the daemon's group.
+  std::string socket_group;
+  // Small persistent state: zone records, the image database.
+  std::string state_dir = "/var/lib/zoned";
+  // Bulk data: image blobs and root images.
+  std::string data_dir = "/var/lib/zoned/data";
+  log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kText;
+  // How long shutdown waits for in-flight RPCs before cancelling them.
+  int shutdown_timeout_seconds = 10;
+};
+
+inline constexpr const char* kDefaultConfigPath = "/etc/zoned/config.toml";
+
+// Parses TOML text. Unknown keys, wrong types and invalid values are errors naming the key and
+// the line. `origin` names the source in messages (usually the file path).
+Result<Config> parse_config(std::string_view toml_text, std::string_view origin);
+
+// Reads and parses a file.
+Result<Config> load_config_file(const std::string& path);
+
+// Creates the configured directories and checks that they are writable.
+Status prepare_config_dirs(const Config& config);
+
+}  // namespace zoned

@@ -1,0 +1,177 @@
+#include "zoned/common/config.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "zoned/common/fs.h"
+
+namespace zoned {
+namespace {
+
+std::string where(std::string_view origin, const toml::node& node) {
+  std::ostringstream out;
+  out << origin;
+  if (node.source().begin.line > 0) out << ":" << node.source().begin.line;
+  return out.str();
+}
+
+std::string_view type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    default: return "nothing";
+  }
+}
+
+Error bad_value(std::string_view origin, const toml::node& node, std::string_view key, std::string_view what) {
+  return Error(ErrorCode::kInvalidArgument,
+               where(origin, node) + ": key '" + std::string(key) + "' " + std::string(what));
+}
+
+Result<std::string> as_string(std::string_view origin, const toml::node& node, std::string_view key) {
+  if (const auto* s = node.as_string()) return std::string(s->get());
+  return bad_value(origin, node, key, "must be a string, not " + std::string(type_name(node)));
+}
+
+Result<std::string> as_absolute_path(std::string_view origin, const toml::node& node, std::string_view key) {
+  auto s = as_string(origin, node, key);
+  if (!s.ok()) return s;
+  if (s->empty() || (*s)[0] != '/') return bad_value(origin, node, key, "must be an absolute path, got '" + *s + "'");
+  if (s->find('\0') != std::string::npos) return bad_value(origin, node, key, "contains a NUL byte");
+  return s;
+}
+
+using Setter = std::function<Status(Config&, std::string_view origin, const toml::node&)>;
+
+const std::map<std::string, Setter, std::less<>>& setters() {
+  static const std::map<std::string, Setter, std::less<>> table = {
+      {"socket_path",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_absolute_path(o, n, "socket_path");
+         if (!v.ok()) return std::move(v).take_error();
+         // sun_path holds 108 bytes including the terminating NUL.
+         if (v->size() > 107) return bad_value(o, n, "socket_path", "is longer than 107 bytes (unix socket limit)");
+         c.socket_path = *v;
+         return ok_status();
+       }},
+      {"socket_group",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "socket_group");
+         if (!v.ok()) return std::move(v).take_error();
+         c.socket_group = *v;
+         return ok_status();
+       }},
+      {"state_dir",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_absolute_path(o, n, "state_dir");
+         if (!v.ok()) return std::move(v).take_error();
+         c.state_dir = *v;
+         return ok_status();
+       }},
+      {"data_dir",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_absolute_path(o, n, "data_dir");
+         if (!v.ok()) return std::move(v).take_error();
+         c.data_dir = *v;
+         return ok_status();
+       }},
+      {"log_level",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "log_level");
+         if (!v.ok()) return std::move(v).take_error();
+         auto level = log::parse_level(*v);
+         if (!level) return bad_value(o, n, "log_level", "must be one of debug, info, warn, error; got '" + *v + "'");
+         c.log_level = *level;
+         return ok_status();
+       }},
+      {"log_format",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "log_format");
+         if (!v.ok()) return std::move(v).take_error();
+         auto format = log::parse_format(*v);
+         if (!format) return bad_value(o, n, "log_format", "must be 'text' or 'json'; got '" + *v + "'");
+         c.log_format = *format;
+         return ok_status();
+       }},
+      {"shutdown_timeout_seconds",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         const auto* i = n.as_integer();
+         if (i == nullptr) {
+           return bad_value(o, n, "shutdown_timeout_seconds", "must be an integer, not " + std::string(type_name(n)));
+         }
+         if (i->get() < 0 || i->get() > 3600) {
+           return bad_value(o, n, "shutdown_timeout_seconds", "must be between 0 and 3600");
+         }
+         c.shutdown_timeout_seconds = static_cast<int>(i->get());
+         return ok_status();
+       }},
+  };
+  return table;
+}
+
+std::string known_keys() {
+  std::string out;
+  for (const auto& [key, _] : setters()) {
+    if (!out.empty()) out += ", ";
+    out += key;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+    return Error(ErrorCode::kInvalidArgument, msg.str());
+  }
+  Config config;
+  for (const auto& [key, node] : root) {
+    auto it = setters().find(key.str());
+    if (it == setters().end()) {
+      return Error(ErrorCode::kInvalidArgument, where(origin, node) + ": unknown key '" + std::string(key.str()) +
+                                                    "' (known keys: " + known_keys() + ")");
+    }
+    ZONED_TRY(it->second(config, origin, node));
+  }
+  return config;
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return sys_error("reading config file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return sys_error("reading config file " + path);
+  return parse_config(text.str(), path);
+}
+
+Status prepare_config_dirs(const Config& config) {
+  for (const std::string* dir : {&config.state_dir, &config.data_dir}) {
+    auto st = fs::prepare_dir(*dir, 0711);
+    if (!st.ok()) return std::move(st).take_error().wrap("preparing " + *dir);
+  }
+  std::string socket_dir = config.socket_path.substr(0, config.socket_path.rfind('/'));
+  if (socket_dir.empty()) socket_dir = "/";
+  auto st = fs::prepare_dir(socket_dir, 0711);
+  if (!st.ok()) return std::move(st).take_error().wrap("preparing the socket directory");
+  return ok_status();
+}
+
+}  // namespace zoned

@@ -1,0 +1,142 @@
+// zoned: the CRI runtime daemon. Wires config, hypervisor and the CRI server together, then
+// waits for SIGTERM/SIGINT.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "options.h"
+#include "state_lock.h"
+#include "zoned/common/config.h"
+#include "zoned/common/log.h"
+#include "zoned/common/version.h"
+#include "zoned/cri/image_service.h"
+#include "zoned/cri/runtime_service.h"
+#include "zoned/cri/server.h"
+#include "zoned/zone_runtime/xen_hypervisor.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "zoned: %s\n", message.c_str());
+  return code;
+}
+
+std::string config_json(const zoned::Config& c, const std::string& source) {
+  nlohmann::json j = {
+      {"config_file", source},
+      {"socket_path", c.socket_path},
+      {"socket_group", c.socket_group},
+      {"state_dir", c.state_dir},
+      {"data_dir", c.data_dir},
+      {"log_level", zoned::log::level_name(c.log_level)},
+      {"log_format", c.log_format == zoned::log::Format::kJson ? "json" : "text"},
+      {"shutdown_timeout_seconds", c.shutdown_timeout_seconds},
+  };
+  return j.dump();
+}
+
+zoned::Result<std::pair<zoned::Config, std::string>> load_config(const zoned::daemon::Options& options) {
+  std::string path = options.config_path;
+  zoned::Config config;
+  if (path.empty()) {
+    struct stat st {};
+    if (::stat(zoned::kDefaultConfigPath, &st) == 0) path = zoned::kDefaultConfigPath;
+  }
+  if (!path.empty()) {
+    auto loaded = zoned::load_config_file(path);
+    if (!loaded.ok()) return std::move(loaded).take_error();
+    config = std::move(*loaded);
+  }
+  if (options.log_level) {
+    auto level = zoned::log::parse_level(*options.log_level);
+    if (!level) {
+      return zoned::Error(zoned::ErrorCode::kInvalidArgument,
+                          "--log-level must be one of debug, info, warn, error; got '" + *options.log_level + "'");
+    }
+    config.log_level = *level;
+  }
+  return std::make_pair(std::move(config), path.empty() ? std::string("(built-in defaults)") : path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Signals are taken synchronously by sigwait below. Blocking them before any thread starts
+  // makes every thread (gRPC's included) inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto options = zoned::daemon::parse_options(std::vector<std::string>(argv + 1, argv + argc));
+  if (!options.ok()) return fail(kExitUsage, options.error().describe());
+  if (options->show_help) {
+    std::fputs(zoned::daemon::usage_text().c_str(), stdout);
+    return 0;
+  }
+  if (options->show_version) {
+    std::printf("%s %s (CRI API v1)\n", zoned::kRuntimeName, zoned::kVersion);
+    return 0;
+  }
+
+  auto loaded = load_config(*options);
+  if (!loaded.ok()) return fail(kExitUsage, "invalid configuration: " + loaded.error().describe());
+  const zoned::Config& config = loaded->first;
+  const std::string& config_source = loaded->second;
+  auto dirs = zoned::prepare_config_dirs(config);
+  if (!dirs.ok()) return fail(kExitUsage, "invalid configuration: " + dirs.error().describe());
+  if (options->check_config) {
+    std::printf("configuration OK: %s\n", config_source.c_str());
+    return 0;
+  }
+
+  zoned::log::configure(config.log_level, config.log_format);
+  auto lock = zoned::daemon::StateLock::acquire(config.state_dir);
+  if (!lock.ok()) return fail(kExitFailure, lock.error().describe());
+
+  zoned::log::info("starting", {{"version", zoned::kVersion}, {"pid", ::getpid()}, {"config", config_source}});
+  zoned::zone_runtime::XenHypervisor hypervisor;
+  auto hv = hypervisor.probe();
+  if (hv.ready) {
+    zoned::log::info("xen reachable: runtime ready", {{"xen_version", hv.details["xen_version"]}});
+  } else {
+    zoned::log::warn("xen not reachable: zones cannot run until it is",
+                     {{"reason", hv.reason}, {"detail", hv.message}});
+  }
+
+  zoned::cri::RuntimeService runtime_service(hypervisor, config_json(config, config_source));
+  zoned::cri::ImageService image_service;
+  zoned::cri::Server server({&runtime_service, &image_service});
+  auto started = server.start({config.socket_path, config.socket_group});
+  if (!started.ok()) {
+    zoned::log::error("cannot start the CRI server", {{"error", started.error().describe()}});
+    return fail(kExitFailure, started.error().describe());
+  }
+  zoned::log::info("ready", {{"socket", config.socket_path}});
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      zoned::log::warn("SIGHUP ignored: configuration reload is not supported; restart the daemon");
+      continue;
+    }
+    zoned::log::info("shutting down", {{"signal", strsignal(sig)}});
+    break;
+  }
+  server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  zoned::log::info("stopped");
+  return 0;
+}
