@@ -53,6 +53,74 @@ Result<std::string> as_absolute_path(std::string_view origin, const toml::node& 
   return s;
 }
 
+// Accepts "http://host[:port]" or "https://host[:port]", optionally with a trailing slash.
+bool valid_mirror_url(std::string_view url) {
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+  } else {
+    return false;
+  }
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty() || rest.size() > 255) return false;
+  for (char c : rest) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<RegistryHostConfig> parse_registry_host(std::string_view origin, std::string_view host,
+                                               const toml::table& table) {
+  RegistryHostConfig out;
+  std::string prefix = "registries.\"" + std::string(host) + "\".";
+  for (const auto& [key, node] : table) {
+    std::string full = prefix + std::string(key.str());
+    if (key.str() == "mirrors") {
+      const auto* array = node.as_array();
+      if (array == nullptr) return bad_value(origin, node, full, "must be an array of URLs, not " + std::string(type_name(node)));
+      for (const auto& item : *array) {
+        const auto* url = item.as_string();
+        if (url == nullptr || !valid_mirror_url(url->get())) {
+          return bad_value(origin, item, full, "entries must be \"http://host[:port]\" or \"https://host[:port]\"");
+        }
+        std::string u(url->get());
+        if (u.back() == '/') u.pop_back();
+        out.mirrors.push_back(u);
+      }
+    } else if (key.str() == "plain_http" || key.str() == "insecure_skip_verify") {
+      const auto* flag = node.as_boolean();
+      if (flag == nullptr) return bad_value(origin, node, full, "must be a boolean, not " + std::string(type_name(node)));
+      (key.str() == "plain_http" ? out.plain_http : out.insecure_skip_verify) = flag->get();
+    } else {
+      return Error(ErrorCode::kInvalidArgument, where(origin, node) + ": unknown key '" + full +
+                                                    "' (known keys: mirrors, plain_http, insecure_skip_verify)");
+    }
+  }
+  return out;
+}
+
+Status parse_registries(Config& config, std::string_view origin, const toml::node& node) {
+  const auto* table = node.as_table();
+  if (table == nullptr) return bad_value(origin, node, "registries", "must be a table of registry hosts");
+  for (const auto& [host, entry] : *table) {
+    const auto* host_table = entry.as_table();
+    if (host_table == nullptr) {
+      return bad_value(origin, entry, "registries." + std::string(host.str()), "must be a table");
+    }
+    if (host.str().empty() || host.str().find_first_of("/ @") != std::string_view::npos) {
+      return bad_value(origin, entry, "registries", "has an invalid host name '" + std::string(host.str()) + "'");
+    }
+    auto parsed = parse_registry_host(origin, host.str(), *host_table);
+    if (!parsed.ok()) return std::move(parsed).take_error();
+    config.registries[std::string(host.str())] = std::move(*parsed);
+  }
+  return ok_status();
+}
+
 using Setter = std::function<Status(Config&, std::string_view origin, const toml::node&)>;
 
 const std::map<std::string, Setter, std::less<>>& setters() {
@@ -117,6 +185,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          c.shutdown_timeout_seconds = static_cast<int>(i->get());
          return ok_status();
        }},
+      {"registries", parse_registries},
   };
   return table;
 }

@@ -101,3 +101,36 @@ TEST_CASE("prepare_config_dirs creates the directories and refuses unusable ones
   REQUIRE_FALSE(st.ok());
   CHECK_THAT(st.error().describe(), ContainsSubstring("plainfile"));
 }
+
+TEST_CASE("registry hosts: mirrors, plain HTTP and TLS verification") {
+  auto c = parse_config(R"(
+[registries."registry.k8s.io"]
+mirrors = ["http://127.0.0.1:5000/", "https://mirror.example:8443"]
+
+[registries."127.0.0.1:5000"]
+plain_http = true
+insecure_skip_verify = false
+)",
+                        "r.toml");
+  REQUIRE(c.ok());
+  REQUIRE(c->registries.size() == 2);
+  const auto& k8s = c->registries.at("registry.k8s.io");
+  CHECK(k8s.mirrors == std::vector<std::string>{"http://127.0.0.1:5000", "https://mirror.example:8443"});
+  CHECK_FALSE(k8s.plain_http);
+  CHECK(c->registries.at("127.0.0.1:5000").plain_http);
+}
+
+TEST_CASE("registry hosts: bad entries are refused by name") {
+  auto bad_url = parse_config("[registries.\"docker.io\"]\nmirrors = [\"ftp://x\"]\n", "r.toml");
+  REQUIRE_FALSE(bad_url.ok());
+  CHECK_THAT(bad_url.error().message(), ContainsSubstring("registries.\"docker.io\".mirrors"));
+  auto path_url = parse_config("[registries.\"docker.io\"]\nmirrors = [\"http://x/some/path\"]\n", "r.toml");
+  CHECK_FALSE(path_url.ok());
+  auto unknown = parse_config("[registries.\"docker.io\"]\nmirror = [\"http://x\"]\n", "r.toml");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK_THAT(unknown.error().message(), ContainsSubstring("unknown key 'registries.\"docker.io\".mirror'"));
+  auto wrong_type = parse_config("[registries.\"docker.io\"]\nplain_http = \"yes\"\n", "r.toml");
+  REQUIRE_FALSE(wrong_type.ok());
+  CHECK_THAT(wrong_type.error().message(), ContainsSubstring("must be a boolean, not string"));
+  CHECK_FALSE(parse_config("registries = 3\n", "r.toml").ok());
+}

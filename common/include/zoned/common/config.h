@@ -1,12 +1,22 @@
 // The daemon's configuration file (TOML). Every key is documented in deploy/config.example.toml.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "zoned/common/log.h"
 #include "zoned/common/result.h"
 
 namespace zoned {
+
+// [registries."<host>"]: how to reach one registry (host as written in image references,
+// e.g. "docker.io", "registry.k8s.io", "127.0.0.1:5000").
+struct RegistryHostConfig {
+  std::vector<std::string> mirrors;   // "http(s)://host[:port]" endpoints tried first, in order
+  bool plain_http = false;            // the registry itself speaks plain HTTP
+  bool insecure_skip_verify = false;  // HTTPS without certificate verification
+};
 
 struct Config {
   // Unix socket kubelet and crictl connect to (created with mode 0660).
@@ -21,6 +31,7 @@ struct Config {
   log::Format log_format = log::Format::kText;
   // How long shutdown waits for in-flight RPCs before cancelling them.
   int shutdown_timeout_seconds = 10;
+  std::map<std::string, RegistryHostConfig> registries;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/zoned/config.toml";
