@@ -11,16 +11,16 @@ Result<Digest> Digest::parse(std::string_view text) {
   if (text.substr(0, kPrefix.size()) != kPrefix) {
     auto colon = text.find(':');
     if (colon == std::string_view::npos) {
-      return Error(ErrorCode::kInvalidArgument, "invalid digest '" + std::string(text.substr(0, 100)) +
-                                                    "': expected <algorithm>:<hex>");
+      return Error(ErrorCode::kInvalidArgument,
+                   "invalid digest '" + std::string(text.substr(0, 100)) + "': expected <algorithm>:<hex>");
     }
     return Error(ErrorCode::kUnimplemented,
                  "unsupported digest algorithm '" + std::string(text.substr(0, std::min<size_t>(colon, 32))) + "'");
   }
   std::string_view hex = text.substr(kPrefix.size());
   if (hex.size() != 64) {
-    return Error(ErrorCode::kInvalidArgument, "invalid sha256 digest: expected 64 hex characters, got " +
-                                                  std::to_string(hex.size()));
+    return Error(ErrorCode::kInvalidArgument,
+                 "invalid sha256 digest: expected 64 hex characters, got " + std::to_string(hex.size()));
   }
   for (char c : hex) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
@@ -51,9 +51,13 @@ Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(impl_->ctx); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(impl_->ctx);
+}
 
-void Sha256::update(const void* data, size_t size) { EVP_DigestUpdate(impl_->ctx, data, size); }
+void Sha256::update(const void* data, size_t size) {
+  EVP_DigestUpdate(impl_->ctx, data, size);
+}
 
 Digest Sha256::finish() {
   std::array<uint8_t, 32> out{};
