@@ -21,9 +21,9 @@ struct Reference {
   // Parses and normalises. Rejects upper-case repositories, bad tags, bad digests, empty parts.
   static Result<Reference> parse(std::string_view text);
 
-  std::string name() const;    // registry/repository
-  std::string str() const;     // name[:tag][@digest], fully qualified
-  std::string tag_ref() const;  // name:tag (empty if no tag)
+  std::string name() const;                       // registry/repository
+  std::string str() const;                        // name[:tag][@digest], fully qualified
+  std::string tag_ref() const;                    // name:tag (empty if no tag)
   std::string digest_ref(const Digest& d) const;  // name@digest
 };
 
