@@ -1,5 +1,7 @@
 // Registry authentication: WWW-Authenticate parsing, token responses, and the Bearer / Basic
 // flows of HttpRegistryClient against FakeRegistryServer.
+#include "registry_auth.h"
+
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
@@ -254,4 +256,36 @@ TEST_CASE("one client serves concurrent pulls") {
   }
   for (auto& t : threads) t.join();
   CHECK(ok == 8);
+}
+
+TEST_CASE("an oversized token response is refused") {
+  FakeRegistryServer registry;
+  TestImage image = make_test_image();
+  serve_test_image(registry, image, "a/b", "latest", require("Bearer x", bearer_challenge(registry, "a/b")));
+  registry.route("/token", token_json("token", std::string(4096, 'x')));
+  auto options = test_options({registry.host()});
+  options.max_token_response_bytes = 1024;
+  HttpRegistryClient client(options);
+  auto m = client.resolve(test_ref(registry, "a/b:latest"), {}, kAmd64);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().code() == ErrorCode::kInvalidArgument);
+  CHECK_THAT(m.error().message(), ContainsSubstring("token service " + registry.url() + "/token") &&
+                                      ContainsSubstring("exceeds 1024 bytes"));
+}
+
+TEST_CASE("credentials are not sent to a plain-HTTP token realm of an HTTPS registry") {
+  // An HTTPS endpoint whose challenge names a plain-HTTP realm: refused before any connection.
+  FakeRegistryServer auth;
+  Endpoint https_endpoint;
+  https_endpoint.base_url = "https://registry.example";
+  zoned::oci::http::Transport transport;
+  RegistryClientOptions options;
+  Authenticator authenticator(transport, options);
+  Credentials creds{"user", "pass", "", "", ""};
+  auto answer =
+      authenticator.answer(https_endpoint, "a/b", creds, {"Bearer realm=\"" + auth.url() + "/token\",service=\"s\""});
+  REQUIRE_FALSE(answer.ok());
+  CHECK(answer.error().code() == ErrorCode::kPermissionDenied);
+  CHECK_THAT(answer.error().message(), ContainsSubstring("plain-HTTP token realm"));
+  CHECK(auth.requests().empty());
 }

@@ -271,3 +271,16 @@ TEST_CASE("hand-built references with unsafe parts are refused before any reques
   CHECK(m.error().code() == ErrorCode::kInvalidArgument);
   CHECK(f.registry.requests().empty());
 }
+
+TEST_CASE("oversized response headers are refused without retries") {
+  Fixture f;
+  FakeResponse huge = manifest_response(f.image.manifest, media_type::kOciManifest);
+  huge.with_header("X-Padding", std::string(70 * 1024, 'x'));
+  f.registry.route("/v2/test/busybox/manifests/single", huge);
+  HttpRegistryClient client(f.options());
+  auto m = client.resolve(test_ref(f.registry, "test/busybox:single"), {}, kAmd64);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().code() == ErrorCode::kInvalidArgument);
+  CHECK_THAT(m.error().message(), ContainsSubstring("response headers exceed"));
+  CHECK(f.registry.count("/v2/test/busybox/manifests/single") == 1);
+}

@@ -18,7 +18,13 @@ struct Reference {
   std::string tag;         // empty when only a digest was given
   std::optional<Digest> digest;
 
-  // Parses and normalises. Rejects upper-case repositories, bad tags, bad digests, empty parts.
+  // Parses and normalises. The first path component is the registry when it contains '.' or
+  // ':' or is "localhost" (else docker.io); index.docker.io becomes docker.io; a one-component
+  // docker.io repository gets "library/"; no tag and no digest means tag "latest", a digest
+  // alone leaves the tag empty, "name:tag@digest" keeps both. Repository components are
+  // [a-z0-9]+(([._]|__|-+)[a-z0-9]+)*, tags [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, digests sha256,
+  // registry/repository at most 255 characters. Errors are InvalidArgument (Unimplemented for
+  // other digest algorithms) and say what is wrong ("repository name must be lower-case").
   static Result<Reference> parse(std::string_view text);
 
   std::string name() const;                       // registry/repository
