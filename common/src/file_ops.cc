@@ -93,8 +93,7 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
     if (n < 0) return sys_error("reading " + path);
     if (n == 0) return data;
     if (data.size() + static_cast<size_t>(n) > max_bytes) {
-      return Error(ErrorCode::kResourceExhausted,
-                   path + " is larger than " + std::to_string(max_bytes) + " bytes");
+      return Error(ErrorCode::kResourceExhausted, path + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
     data.append(buf, static_cast<size_t>(n));
   }

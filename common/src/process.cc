@@ -164,9 +164,8 @@ Result<Outcome> run(const Options& options) {
     reaped = *done;
   }
   if (!reaped) {
-    return Error(ErrorCode::kDeadlineExceeded,
-                 options.argv[0] + " did not finish within " + std::to_string(options.timeout.count()) +
-                     " ms and was killed");
+    return Error(ErrorCode::kDeadlineExceeded, options.argv[0] + " did not finish within " +
+                                                   std::to_string(options.timeout.count()) + " ms and was killed");
   }
   return outcome;
 }

@@ -51,7 +51,9 @@ struct Walk {
   }
 };
 
-bool is_octal(char c) { return c >= '0' && c <= '7'; }
+bool is_octal(char c) {
+  return c >= '0' && c <= '7';
+}
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string unescape_mount_path(const std::string& field) {

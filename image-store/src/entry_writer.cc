@@ -60,7 +60,9 @@ Status EntryWriter::write_dir(int parent, const TarEntry& entry) {
   return update_dir(fd.get(), entry);
 }
 
-Status EntryWriter::update_dir(int dirfd, const TarEntry& entry) { return apply_fd_metadata(dirfd, entry); }
+Status EntryWriter::update_dir(int dirfd, const TarEntry& entry) {
+  return apply_fd_metadata(dirfd, entry);
+}
 
 Status EntryWriter::write_symlink(int parent, const TarEntry& entry) {
   const std::string& name = entry.path.name();

@@ -32,7 +32,9 @@ PRAGMA user_version = 1;
 constexpr std::string_view kSelectImage =
     "SELECT id, manifest_digest, size, config_json, root_image, pulled_at FROM images ";
 
-std::string_view kind_name(RefKind kind) { return kind == RefKind::kTag ? "tag" : "digest"; }
+std::string_view kind_name(RefKind kind) {
+  return kind == RefKind::kTag ? "tag" : "digest";
+}
 
 }  // namespace
 
@@ -71,8 +73,8 @@ Result<std::vector<StoredImage>> ImageDb::select_images(std::string_view where, 
     auto row = stmt->step();
     if (!row.ok()) return std::move(row).take_error();
     if (!*row) break;
-    images.push_back(StoredImage{stmt->text(0), stmt->text(1), stmt->int64(2), stmt->text(3), stmt->text(4),
-                                 stmt->int64(5), {}, {}});
+    images.push_back(StoredImage{
+        stmt->text(0), stmt->text(1), stmt->int64(2), stmt->text(3), stmt->text(4), stmt->int64(5), {}, {}});
   }
   for (StoredImage& image : images) ZONED_TRY(load_refs_and_blobs(image));
   return images;

@@ -47,8 +47,8 @@ Status check_sizes(const oci::Manifest& manifest, uint64_t max_unpacked) {
     if (layer.size < 0) return Error(ErrorCode::kInvalidArgument, "layer " + layer.digest.str() + ": negative size");
     total += static_cast<uint64_t>(layer.size);
     if (total > max_unpacked) {
-      return Error(ErrorCode::kResourceExhausted, "layers are larger than " + std::to_string(max_unpacked) +
-                                                      " bytes (max_unpacked_bytes)");
+      return Error(ErrorCode::kResourceExhausted,
+                   "layers are larger than " + std::to_string(max_unpacked) + " bytes (max_unpacked_bytes)");
     }
     auto compression = oci::layer_compression(layer.media_type);
     if (!compression.ok()) return std::move(compression).take_error().wrap("layer " + layer.digest.str());
@@ -138,8 +138,8 @@ Result<ImageStoreImpl::Pulled> ImageStoreImpl::fetch_image(const oci::Reference&
   if (!config.ok()) return std::move(config).take_error().wrap(config_context);
   if (config->diff_ids.size() != pulled.manifest.layers.size()) {
     return Error(ErrorCode::kInvalidArgument, config_context + ": " + std::to_string(config->diff_ids.size()) +
-                                                  " diff_ids for " +
-                                                  std::to_string(pulled.manifest.layers.size()) + " layers");
+                                                  " diff_ids for " + std::to_string(pulled.manifest.layers.size()) +
+                                                  " layers");
   }
   pulled.config_json = std::move(*json);
   pulled.config = std::move(*config);
@@ -176,8 +176,11 @@ Status ImageStoreImpl::fetch_layers(const oci::Reference& ref, const std::vector
         continue;
       }
       if (ingested->fetched) fetched.push_back(layers[i].digest.str());
-      log::info("layer pulled", {{"image", ref.str()}, {"layer", layers[i].digest.str()},
-                                 {"bytes", ingested->bytes}, {"ms", ms_since(start)}, {"cached", !ingested->fetched}});
+      log::info("layer pulled", {{"image", ref.str()},
+                                 {"layer", layers[i].digest.str()},
+                                 {"bytes", ingested->bytes},
+                                 {"ms", ms_since(start)},
+                                 {"cached", !ingested->fetched}});
     }
   };
   {

@@ -21,7 +21,9 @@ Error too_many_entries(uint64_t max) {
                "the image has more than " + std::to_string(max) + " entries (max_entries); decompression bomb?");
 }
 
-bool is_device(mode_t type) { return type == S_IFCHR || type == S_IFBLK; }
+bool is_device(mode_t type) {
+  return type == S_IFCHR || type == S_IFBLK;
+}
 
 }  // namespace
 
@@ -41,9 +43,8 @@ Result<LayerStats> LayerApplier::apply(int fd, const std::optional<oci::Digest>&
                                                   expected_diff_id->str() + ", got " + diff_id->str());
   }
   if (stats.skipped_devices > 0) {
-    log::warn("skipped device nodes in layer", {{"diff_id", diff_id->str()},
-                                                 {"count", stats.skipped_devices},
-                                                 {"first", stats.first_skipped_device}});
+    log::warn("skipped device nodes in layer",
+              {{"diff_id", diff_id->str()}, {"count", stats.skipped_devices}, {"first", stats.first_skipped_device}});
   }
   return stats;
 }

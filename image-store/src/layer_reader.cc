@@ -9,7 +9,8 @@ namespace zoned::image_store {
 
 LayerReader::LayerReader(uint64_t max_total_bytes, uint64_t already_used)
     : max_total_bytes_(max_total_bytes),
-      max_stream_bytes_(max_total_bytes > already_used ? max_total_bytes - already_used : 0), hash_(std::make_unique<oci::Sha256>()),
+      max_stream_bytes_(max_total_bytes > already_used ? max_total_bytes - already_used : 0),
+      hash_(std::make_unique<oci::Sha256>()),
       buffer_(std::make_unique<std::array<char, 128 * 1024>>()) {}
 
 LayerReader::~LayerReader() {
@@ -68,9 +69,9 @@ ssize_t LayerReader::pull() {
   }
   stream_bytes_ += static_cast<uint64_t>(n);
   if (stream_bytes_ > max_stream_bytes_) {
-    stream_error_ = Error(ErrorCode::kResourceExhausted,
-                          "the image unpacks to more than " + std::to_string(max_total_bytes_) +
-                              " bytes (max_unpacked_bytes); decompression bomb?");
+    stream_error_ =
+        Error(ErrorCode::kResourceExhausted, "the image unpacks to more than " + std::to_string(max_total_bytes_) +
+                                                 " bytes (max_unpacked_bytes); decompression bomb?");
     archive_set_error(inner_, EIO, "size limit");
     return ARCHIVE_FATAL;
   }

@@ -46,7 +46,8 @@ Result<EntryPath> sanitize_path(std::string_view raw) {
       continue;
     }
     if (part.size() > kMaxNameBytes) {
-      return Error(ErrorCode::kInvalidArgument, "path component longer than " + std::to_string(kMaxNameBytes) + " bytes");
+      return Error(ErrorCode::kInvalidArgument,
+                   "path component longer than " + std::to_string(kMaxNameBytes) + " bytes");
     }
     path.components.emplace_back(part);
     if (path.components.size() > kMaxPathDepth) {

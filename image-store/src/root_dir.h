@@ -25,8 +25,8 @@ struct EntryPath {
 
   bool is_root() const { return components.empty(); }
   const std::string& name() const { return components.back(); }
-  std::string str() const;                // "a/b/c", "" for the root
-  std::string parent_str() const;         // "a/b"
+  std::string str() const;                         // "a/b/c", "" for the root
+  std::string parent_str() const;                  // "a/b"
   std::string child(std::string_view name) const;  // str() + "/" + name
 };
 

@@ -10,7 +10,9 @@ namespace {
 
 // libarchive gives names in the locale's encoding, which fails for non-ASCII names in the C
 // locale the daemon runs in; the UTF-8 form (what pax headers carry) is the fallback.
-const char* name_of(const char* mbs, const char* utf8) { return mbs != nullptr ? mbs : utf8; }
+const char* name_of(const char* mbs, const char* utf8) {
+  return mbs != nullptr ? mbs : utf8;
+}
 
 Result<uint32_t> checked_id(la_int64_t id, std::string_view what) {
   if (id < 0 || id >= std::numeric_limits<uint32_t>::max()) {

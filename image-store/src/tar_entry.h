@@ -22,13 +22,13 @@ namespace zoned::image_store {
 struct TarEntry {
   std::string raw_name;  // as in the archive, for messages (see printable())
   EntryPath path;
-  mode_t type = 0;       // S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK
+  mode_t type = 0;         // S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK
   mode_t permissions = 0;  // including setuid, setgid and sticky bits
   uid_t uid = 0;
   gid_t gid = 0;
   timespec mtime{};
-  uint64_t size = 0;  // data bytes for regular files
-  std::string symlink_target;           // kept verbatim: resolved in the zone, never by us
+  uint64_t size = 0;           // data bytes for regular files
+  std::string symlink_target;  // kept verbatim: resolved in the zone, never by us
   std::optional<EntryPath> hardlink_target;
   unsigned dev_major = 0;
   unsigned dev_minor = 0;

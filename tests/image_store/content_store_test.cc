@@ -1,8 +1,7 @@
 #include "content_store.h"
 
-#include <catch2/catch_test_macros.hpp>
-
 #include <atomic>
+#include <catch2/catch_test_macros.hpp>
 #include <thread>
 #include <vector>
 
@@ -15,8 +14,8 @@ namespace {
 using testing::TempDir;
 
 oci::Descriptor descriptor_for(const std::string& data) {
-  return oci::Descriptor{std::string(oci::media_type::kOciLayer), oci::sha256_of(data),
-                         static_cast<int64_t>(data.size()), {}, {}};
+  return oci::Descriptor{
+      std::string(oci::media_type::kOciLayer), oci::sha256_of(data), static_cast<int64_t>(data.size()), {}, {}};
 }
 
 ContentStore::Fetch serve(const std::string& data, std::atomic<int>* calls = nullptr) {

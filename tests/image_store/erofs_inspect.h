@@ -22,7 +22,9 @@ inline std::optional<std::string> output_of(std::vector<std::string> argv) {
   return outcome->output;
 }
 
-inline bool erofs_fsck(const std::string& image) { return output_of({"fsck.erofs", image}).has_value(); }
+inline bool erofs_fsck(const std::string& image) {
+  return output_of({"fsck.erofs", image}).has_value();
+}
 
 // Extracts the image into `dir` (which must not exist), keeping owners and permissions.
 inline bool erofs_extract(const std::string& image, const std::string& dir) {

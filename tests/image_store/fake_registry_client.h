@@ -38,9 +38,9 @@ inline std::string descriptor_json(std::string_view media_type, const oci::Diges
 class FakeRegistryClient : public oci::RegistryClient {
  public:
   struct BlobFault {
-    bool fail = false;            // fetch_blob returns an Unavailable error after half the data
-    bool corrupt = false;         // serve the bytes with one flipped
-    bool restart_once = false;    // send half, restart, then send everything
+    bool fail = false;                   // fetch_blob returns an Unavailable error after half the data
+    bool corrupt = false;                // serve the bytes with one flipped
+    bool restart_once = false;           // send half, restart, then send everything
     std::chrono::milliseconds delay{0};  // before sending
   };
 

@@ -20,7 +20,9 @@ inline std::optional<struct stat> lstat_of(const std::string& path) {
   return st;
 }
 
-inline bool exists(const std::string& path) { return lstat_of(path).has_value(); }
+inline bool exists(const std::string& path) {
+  return lstat_of(path).has_value();
+}
 
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -10,7 +10,9 @@ namespace {
 
 using testing::TempDir;
 
-std::string id_of(char c) { return "sha256:" + std::string(64, c); }
+std::string id_of(char c) {
+  return "sha256:" + std::string(64, c);
+}
 
 StoredImage image(char c, std::vector<StoredRef> refs, std::vector<StoredBlob> blobs) {
   StoredImage img;
@@ -35,8 +37,9 @@ TEST_CASE("image db records images with refs and blobs, and finds them again aft
   TempDir dir;
   {
     auto db = open_db(dir);
-    auto committed = db->commit_image(image('a', {{"docker.io/library/busybox:latest", RefKind::kTag},
-                                                  {"docker.io/library/busybox@" + id_of('f'), RefKind::kDigest}},
+    auto committed = db->commit_image(image('a',
+                                            {{"docker.io/library/busybox:latest", RefKind::kTag},
+                                             {"docker.io/library/busybox@" + id_of('f'), RefKind::kDigest}},
                                             {{id_of('1'), 10}, {id_of('2'), 20}}));
     REQUIRE(committed.ok());
   }

@@ -3,7 +3,6 @@
 #include "zoned/image_store/image_store.h"
 
 #include <catch2/catch_test_macros.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -53,7 +52,9 @@ struct Fixture {
   }
 };
 
-bool mentions(const Error& error, const std::string& text) { return error.message().find(text) != std::string::npos; }
+bool mentions(const Error& error, const std::string& text) {
+  return error.message().find(text) != std::string::npos;
+}
 
 TEST_CASE("pull builds a root image; find, list and remove work, and survive a restart") {
   Fixture f;
@@ -82,9 +83,9 @@ TEST_CASE("pull builds a root image; find, list and remove work, and survive a r
   CHECK_FALSE(exists(f.dir.file("extracted/etc/.wh.motd")));
 
   std::string hex(published.config_digest.hex());
-  for (std::string name : std::vector<std::string>{"busybox", "busybox:latest", "docker.io/library/busybox:latest", id, hex, hex.substr(0, 12),
-                           "sha256:" + hex.substr(0, 12),
-                           "docker.io/library/busybox@" + published.manifest_digest.str()}) {
+  for (std::string name : std::vector<std::string>{"busybox", "busybox:latest", "docker.io/library/busybox:latest", id,
+                                                   hex, hex.substr(0, 12), "sha256:" + hex.substr(0, 12),
+                                                   "docker.io/library/busybox@" + published.manifest_digest.str()}) {
     INFO(name);
     auto found = store->find(name);
     REQUIRE(found.ok());
@@ -202,16 +203,16 @@ TEST_CASE("a failed pull leaves nothing behind, and the next pull works") {
     f.registry.set_fault(layers[1].descriptor.digest, {.fail = true});
     auto pulled = store->pull(kApp, {});
     REQUIRE_FALSE(pulled.ok());
-    CHECK(pulled.error().message() == "pulling " + std::string(kApp) + " from 127.0.0.1:5000: layer " + layer1 +
-                                          ": connection reset by fake peer");
+    CHECK(pulled.error().message() ==
+          "pulling " + std::string(kApp) + " from 127.0.0.1:5000: layer " + layer1 + ": connection reset by fake peer");
     CHECK(pulled.error().code() == ErrorCode::kUnavailable);
   }
   SECTION("corrupt layer") {
     f.registry.set_fault(layers[1].descriptor.digest, {.corrupt = true});
     auto pulled = store->pull(kApp, {});
     REQUIRE_FALSE(pulled.ok());
-    CHECK(mentions(pulled.error(), "from 127.0.0.1:5000: layer " + layer1 + ": digest mismatch: expected " + layer1 +
-                                       ", got sha256:"));
+    CHECK(mentions(pulled.error(),
+                   "from 127.0.0.1:5000: layer " + layer1 + ": digest mismatch: expected " + layer1 + ", got sha256:"));
   }
   SECTION("mkfs.erofs fails") {
     f.options.mkfs_erofs = "false";
@@ -233,6 +234,16 @@ TEST_CASE("a failed pull leaves nothing behind, and the next pull works") {
   CHECK(f.clean(1, 3));
 }
 
+TEST_CASE("an image without layers gets an empty root image") {
+  Fixture f;
+  f.registry.add_image(kApp, {});
+  auto store = f.open();
+  auto pulled = store->pull(kApp, {});
+  REQUIRE(pulled.ok());
+  CHECK(erofs_fsck(pulled->root_image_path));
+  CHECK(f.clean(1, 1));
+}
+
 TEST_CASE("a restarted blob transfer still verifies") {
   Fixture f;
   auto layers = busybox_layers();
@@ -250,8 +261,8 @@ TEST_CASE("hostile or inconsistent images are refused with the cause") {
     f.registry.add_image(kApp, {evil});
     auto pulled = store->pull(kApp, {});
     REQUIRE_FALSE(pulled.ok());
-    CHECK(mentions(pulled.error(), "layer " + evil.descriptor.digest.str() +
-                                       ": entry '../../../etc/cron.d/x': path escapes the root"));
+    CHECK(mentions(pulled.error(),
+                   "layer " + evil.descriptor.digest.str() + ": entry '../../../etc/cron.d/x': path escapes the root"));
   }
   SECTION("a config whose diff_ids do not match the layers") {
     auto layer = make_layer({file("f", "x")});
@@ -338,8 +349,9 @@ TEST_CASE("opening the store removes what interrupted pulls left") {
   REQUIRE(::mkdir((f.data + "/tmp/unpack-x/etc").c_str(), 0555) == 0);
   scratch.write("x", "x");
   REQUIRE(::symlink(scratch.path().c_str(), (f.data + "/tmp/unpack-x/link").c_str()) == 0);
-  for (std::string path : std::vector<std::string>{f.data + "/tmp/blob-" + stray + "-abc", f.data + "/roots/" + stray + ".erofs",
-                           f.data + "/blobs/sha256/" + stray}) {
+  for (std::string path :
+       std::vector<std::string>{f.data + "/tmp/blob-" + stray + "-abc", f.data + "/roots/" + stray + ".erofs",
+                                f.data + "/blobs/sha256/" + stray}) {
     std::ofstream(path) << "partial";
   }
   store = f.open();
@@ -368,8 +380,8 @@ TEST_CASE("usage reports the data directory's real use and its mount") {
   CHECK(after->inodes_used == before->inodes_used + 4);  // 3 blobs and a root image
   CHECK_FALSE(after->mountpoint.empty());
   CHECK(after->mountpoint.front() == '/');
-  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+  auto now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   CHECK(std::abs(now_ns - after->timestamp_ns) < 60'000'000'000);
 }
 

@@ -91,6 +91,13 @@ TEST_CASE("nothing is written through a symlink") {
   CHECK(box.outside_untouched());
 }
 
+TEST_CASE("a non-directory on the way is an error, and a FIFO there does not block") {
+  Sandbox box;
+  auto item = GENERATE(fifo("p"), file("p", "x"));
+  auto status = apply_layers(box.root, {make_layer({item, file("p/x", "y")})});
+  CHECK(mentions(status, "entry 'p/x': 'p' is not a directory"));
+}
+
 TEST_CASE("a symlink from below is replaced, not followed") {
   Sandbox box;
   auto lower = make_layer({symlink("f", box.outside.file("passwd")), symlink("d", box.outside.path())});
@@ -140,8 +147,9 @@ TEST_CASE("decompression bombs are stopped by max_unpacked_bytes") {
     auto bomb = make_layer({file("zeros", std::string(8 << 20, '\0'))}, Compression::kZstd);
     REQUIRE(bomb.blob.size() < 4096);
     auto status = apply_layers(box.root, {bomb}, limits);
-    CHECK(mentions(status, "entry 'zeros': size of 8388608 bytes would take the image past 1048576 bytes "
-                           "(max_unpacked_bytes); decompression bomb?"));
+    CHECK(mentions(status,
+                   "entry 'zeros': size of 8388608 bytes would take the image past 1048576 bytes "
+                   "(max_unpacked_bytes); decompression bomb?"));
     CHECK(status.error().code() == ErrorCode::kResourceExhausted);
   }
   SECTION("several layers that add up") {

@@ -25,7 +25,9 @@ std::string net_bind_capability() {
   return cap;
 }
 
-bool root_user() { return ::geteuid() == 0; }
+bool root_user() {
+  return ::geteuid() == 0;
+}
 
 TEST_CASE("a layer's files, directories, modes, ownership, mtimes and xattrs are applied") {
   auto compression = GENERATE(Compression::kNone, Compression::kGzip, Compression::kZstd);
@@ -35,7 +37,9 @@ TEST_CASE("a layer's files, directories, modes, ownership, mtimes and xattrs are
   hostname.gid = 1001;
   TarItem su = file("bin/su", "#!/bin/true\n", 04755);
   TarItem ping = file("bin/ping", "ping", 0755);
-  ping.xattrs = {{"security.capability", net_bind_capability()}, {"user.note", "hi"}, {"trusted.t", "1"},
+  ping.xattrs = {{"security.capability", net_bind_capability()},
+                 {"user.note", "hi"},
+                 {"trusted.t", "1"},
                  {"security.selinux", "system_u:object_r:bin_t:s0"}};
   TarItem etc = directory("etc");
   etc.mtime = 1'600'000'000;
@@ -81,8 +85,8 @@ TEST_CASE("the root entry sets the root directory's mode") {
 TEST_CASE("whiteouts delete lower files and directories and never appear") {
   TempDir dir;
   auto lower = make_layer({file("a/keep", "1"), file("a/gone", "2"), file("b/dir/x", "3"), file("c", "4")});
-  auto upper = make_layer({whiteout("a/gone"), whiteout("b/dir"), whiteout("nothing/here"), whiteout("c")},
-                          Compression::kZstd);
+  auto upper =
+      make_layer({whiteout("a/gone"), whiteout("b/dir"), whiteout("nothing/here"), whiteout("c")}, Compression::kZstd);
   REQUIRE(apply_layers(dir.path(), {lower, upper}).ok());
   CHECK(names_in(dir.file("a")) == std::set<std::string>{"keep"});
   CHECK(names_in(dir.file("b")).empty());
@@ -131,8 +135,8 @@ TEST_CASE("symlinks are kept verbatim") {
 TEST_CASE("files, directories and symlinks replace each other across layers") {
   TempDir dir;
   auto lower = make_layer({file("x", "file"), file("y/inner", "in"), symlink("s", "/etc"), file("t", "t")});
-  auto upper = make_layer({directory("x"), file("x/f", "now a dir"), file("y", "now a file"), directory("s"), file("s/f", "f"),
-                           symlink("t", "x")});
+  auto upper = make_layer({directory("x"), file("x/f", "now a dir"), file("y", "now a file"), directory("s"),
+                           file("s/f", "f"), symlink("t", "x")});
   REQUIRE(apply_layers(dir.path(), {lower, upper}).ok());
   CHECK(read_text(dir.file("x/f")) == "now a dir");
   CHECK(read_text(dir.file("y")) == "now a file");
@@ -144,8 +148,8 @@ TEST_CASE("files, directories and symlinks replace each other across layers") {
 TEST_CASE("FIFOs are created; device nodes are skipped; char 0:0 is a whiteout") {
   TempDir dir;
   auto lower = make_layer({file("gone", "x"), fifo("run/p")});
-  auto upper = make_layer({device("dev/null", S_IFCHR, 1, 3), device("dev/sda", S_IFBLK, 8, 0),
-                           device("gone", S_IFCHR, 0, 0)});
+  auto upper =
+      make_layer({device("dev/null", S_IFCHR, 1, 3), device("dev/sda", S_IFBLK, 8, 0), device("gone", S_IFCHR, 0, 0)});
   REQUIRE(apply_layers(dir.path(), {lower, upper}).ok());
   CHECK(S_ISFIFO(lstat_of(dir.file("run/p"))->st_mode));
   CHECK_FALSE(exists(dir.file("dev/null")));

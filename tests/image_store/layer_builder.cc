@@ -90,7 +90,9 @@ TarItem whiteout(const std::string& path) {
   return file(path.substr(0, slash + 1) + ".wh." + path.substr(slash + 1), "");
 }
 
-TarItem opaque(const std::string& dir_path) { return file(dir_path + "/.wh..wh..opq", ""); }
+TarItem opaque(const std::string& dir_path) {
+  return file(dir_path + "/.wh..wh..opq", "");
+}
 
 TarItem fifo(std::string path) {
   TarItem item;

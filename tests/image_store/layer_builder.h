@@ -41,9 +41,9 @@ TarItem device(std::string path, mode_t type, unsigned major, unsigned minor);
 enum class Compression { kNone, kGzip, kZstd };
 
 struct Layer {
-  std::string blob;          // what the registry serves
+  std::string blob;            // what the registry serves
   oci::Descriptor descriptor;  // media type, digest and size of `blob`
-  oci::Digest diff_id;       // digest of the uncompressed tar
+  oci::Digest diff_id;         // digest of the uncompressed tar
 };
 
 // The uncompressed tar (pax format, so xattrs and long names are kept).

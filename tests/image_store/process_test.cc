@@ -1,17 +1,17 @@
 // Tests for common/process.h and common/file_ops.h, which the image store introduced (they
 // live here because the image store is their first user; they could move to tests/common).
+#include "zoned/common/process.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
-
 #include <chrono>
 
 #include "fs_inspect.h"
 #include "support/temp_dir.h"
 #include "zoned/common/file_ops.h"
-#include "zoned/common/process.h"
 #include "zoned/common/scope_guard.h"
 
 namespace zoned {

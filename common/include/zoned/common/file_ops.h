@@ -24,7 +24,9 @@ Result<std::vector<std::string>> list_dir(int dirfd);
 // Removes `name` relative to `dirfd` (or AT_FDCWD) with everything under it. Symlinks are
 // removed, never followed: each directory is opened with O_NOFOLLOW. A missing entry is fine.
 Status remove_tree_at(int dirfd, const std::string& name);
-inline Status remove_tree(const std::string& path) { return remove_tree_at(AT_FDCWD, path); }
+inline Status remove_tree(const std::string& path) {
+  return remove_tree_at(AT_FDCWD, path);
+}
 
 // Reads a whole file, failing with ResourceExhausted when it is larger than `max_bytes`.
 Result<std::string> read_file(const std::string& path, size_t max_bytes);

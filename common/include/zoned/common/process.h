@@ -26,9 +26,9 @@ struct Options {
 };
 
 struct Outcome {
-  int exit_code = -1;     // set when the child exited
-  int term_signal = 0;    // set when a signal ended it
-  std::string output;     // stdout and stderr, interleaved as written, possibly truncated
+  int exit_code = -1;   // set when the child exited
+  int term_signal = 0;  // set when a signal ended it
+  std::string output;   // stdout and stderr, interleaved as written, possibly truncated
   bool output_truncated = false;
 
   bool success() const { return term_signal == 0 && exit_code == 0; }
