@@ -23,15 +23,21 @@ std::string printable(std::string_view s, size_t limit) {
   return out;
 }
 
+std::string string_member(const json_fields::Json& obj, std::string_view key) {
+  auto value = json_fields::optional_string(obj, key, "");
+  return value.ok() ? *value : std::string();
+}
+
 std::string json_error_text(const json_fields::Json& doc) {
-  auto errors = doc.find("errors");
-  if (errors == doc.end() || !errors->is_array()) return "";
+  auto errors = json_fields::optional_array(doc, "errors", "");
+  if (!errors.ok() || *errors == nullptr) return "";
   std::string text;
-  for (size_t i = 0; i < errors->size() && i < kMaxErrorsListed; ++i) {
-    const auto& e = (*errors)[i];
+  size_t listed = 0;
+  for (const auto& e : **errors) {
     if (!e.is_object()) continue;
-    std::string code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
-    std::string message = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
+    if (listed++ == kMaxErrorsListed) break;
+    std::string code = string_member(e, "code");
+    std::string message = string_member(e, "message");
     if (!text.empty()) text += "; ";
     text += code.empty() ? message : (message.empty() ? code : code + ": " + message);
   }
