@@ -18,6 +18,8 @@
 #include "zoned/cri/image_service.h"
 #include "zoned/cri/runtime_service.h"
 #include "zoned/cri/server.h"
+#include "zoned/image_store/image_store.h"
+#include "zoned/oci/http_registry_client.h"
 #include "zoned/zone_runtime/xen_hypervisor.h"
 
 namespace {
@@ -41,7 +43,19 @@ std::string config_json(const zoned::Config& c, const std::string& source) {
       {"log_format", c.log_format == zoned::log::Format::kJson ? "json" : "text"},
       {"shutdown_timeout_seconds", c.shutdown_timeout_seconds},
   };
+  for (const auto& [host, r] : c.registries) {
+    j["registries"][host] = {{"mirrors", r.mirrors}, {"plain_http", r.plain_http},
+                             {"insecure_skip_verify", r.insecure_skip_verify}};
+  }
   return j.dump();
+}
+
+zoned::oci::RegistryClientOptions registry_options(const zoned::Config& config) {
+  zoned::oci::RegistryClientOptions options;
+  for (const auto& [host, settings] : config.registries) {
+    options.hosts[host] = {settings.mirrors, settings.plain_http, settings.insecure_skip_verify};
+  }
+  return options;
 }
 
 zoned::Result<std::pair<zoned::Config, std::string>> load_config(const zoned::daemon::Options& options) {
@@ -116,8 +130,20 @@ int main(int argc, char** argv) {
                      {{"reason", hv.reason}, {"detail", hv.message}});
   }
 
+  zoned::oci::HttpRegistryClient registry(registry_options(config));
+  zoned::image_store::StoreOptions store_options;
+  store_options.data_dir = config.data_dir;
+  store_options.state_dir = config.state_dir;
+  auto store = zoned::image_store::ImageStore::open(store_options, registry);
+  if (!store.ok()) {
+    zoned::log::error("cannot open the image store", {{"error", store.error().describe()}});
+    return fail(kExitFailure, "opening the image store: " + store.error().describe());
+  }
+  // No zones exist yet, so no image is in use; zone-runtime will answer this once it runs zones.
+  (*store)->set_in_use_check([](const std::string&) { return false; });
+
   zoned::cri::RuntimeService runtime_service(hypervisor, config_json(config, config_source));
-  zoned::cri::ImageService image_service;
+  zoned::cri::ImageService image_service(**store);
   zoned::cri::Server server({&runtime_service, &image_service});
   auto started = server.start({config.socket_path, config.socket_group});
   if (!started.ok()) {

@@ -16,45 +16,25 @@
 #include "api.grpc.pb.h"
 #include "support/child_process.h"
 #include "support/temp_dir.h"
+#include "support/test_daemon.h"
 
 using Catch::Matchers::ContainsSubstring;
 using namespace std::chrono_literals;
 using zoned::testing::ChildProcess;
 using zoned::testing::run_to_exit;
 using zoned::testing::TempDir;
+using zoned::testing::TestDaemon;
+using zoned::testing::base_config;
+using zoned::testing::deadline_context;
 namespace v1 = runtime::v1;
 
 namespace {
 
-std::string config_for(const TempDir& tmp, const std::string& extra = "") {
-  return "socket_path = \"" + tmp.file("run/zoned.sock") + "\"\n" + "state_dir = \"" + tmp.file("state") + "\"\n" +
-         "data_dir = \"" + tmp.file("data") + "\"\n" + "shutdown_timeout_seconds = 2\n" + extra;
-}
+std::string config_for(const TempDir& tmp, const std::string& extra = "") { return base_config(tmp) + extra; }
 
 bool is_socket(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-// Waits until the daemon answers on its socket (or has exited).
-bool wait_serving(ChildProcess& daemon, const std::string& socket, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!daemon.running()) return false;
-    if (is_socket(socket) && daemon.output().find("msg=ready") != std::string::npos) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
-std::unique_ptr<v1::RuntimeService::Stub> runtime_client(const std::string& socket) {
-  return v1::RuntimeService::NewStub(grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
-}
-
-std::unique_ptr<grpc::ClientContext> context_with_deadline() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + 5s);
-  return ctx;
 }
 
 }  // namespace
@@ -111,22 +91,19 @@ TEST_CASE("check-config validates without serving") {
 
 TEST_CASE("the daemon serves CRI on a 0660 socket and shuts down cleanly on SIGTERM") {
   TempDir tmp;
-  std::string socket = tmp.file("run/zoned.sock");
-  std::string cfg = tmp.write("c.toml", config_for(tmp));
-  ChildProcess daemon({ZONED_BINARY, "--config", cfg}, tmp.file("daemon.log"));
-  REQUIRE(wait_serving(daemon, socket));
+  TestDaemon daemon(tmp);
+  REQUIRE(daemon.start());
+  const std::string& socket = daemon.socket();
 
   struct stat st {};
   REQUIRE(::stat(socket.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0660);
 
-  auto client = runtime_client(socket);
+  auto client = daemon.runtime_client();
   v1::VersionRequest vreq;
   vreq.set_version("v1");
   v1::VersionResponse vresp;
-  auto ctx = context_with_deadline();
-  grpc::Status vs = client->Version(ctx.get(), vreq, &vresp);
-  REQUIRE(vs.ok());
+  REQUIRE(client->Version(deadline_context().get(), vreq, &vresp).ok());
   CHECK(vresp.runtime_name() == "zoned");
   CHECK(vresp.runtime_version() == "0.1.0");
   CHECK(vresp.runtime_api_version() == "v1");
@@ -134,8 +111,7 @@ TEST_CASE("the daemon serves CRI on a 0660 socket and shuts down cleanly on SIGT
   v1::StatusRequest sreq;
   sreq.set_verbose(true);
   v1::StatusResponse sresp;
-  ctx = context_with_deadline();
-  REQUIRE(client->Status(ctx.get(), sreq, &sresp).ok());
+  REQUIRE(client->Status(deadline_context().get(), sreq, &sresp).ok());
   const v1::RuntimeCondition* runtime_ready = nullptr;
   for (const auto& c : sresp.status().conditions()) {
     if (c.type() == "RuntimeReady") runtime_ready = &c;
@@ -151,13 +127,10 @@ TEST_CASE("the daemon serves CRI on a 0660 socket and shuts down cleanly on SIGT
   // An RPC that is not implemented yet answers UNIMPLEMENTED, and the daemon stays up.
   v1::ListPodSandboxRequest lreq;
   v1::ListPodSandboxResponse lresp;
-  ctx = context_with_deadline();
-  CHECK(client->ListPodSandbox(ctx.get(), lreq, &lresp).error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(client->ListPodSandbox(deadline_context().get(), lreq, &lresp).error_code() ==
+        grpc::StatusCode::UNIMPLEMENTED);
 
-  daemon.send_signal(SIGTERM);
-  auto code = daemon.wait_exit(10s);
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  CHECK(daemon.stop() == 0);
   CHECK_FALSE(is_socket(socket));
   CHECK_THAT(daemon.output(), ContainsSubstring("msg=\"shutting down\"") && ContainsSubstring("msg=stopped"));
 }
@@ -177,8 +150,8 @@ TEST_CASE("a stale socket is replaced; a live one or a shared state dir is refus
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
     ::close(fd);
   }
-  ChildProcess first({ZONED_BINARY, "--config", cfg}, tmp.file("first.log"));
-  REQUIRE(wait_serving(first, socket));
+  TestDaemon first(tmp);
+  REQUIRE(first.start());
   CHECK_THAT(first.output(), ContainsSubstring("removed stale socket"));
 
   // Same state dir: refused by the state lock, naming the holder.
@@ -192,11 +165,11 @@ TEST_CASE("a stale socket is replaced; a live one or a shared state dir is refus
   auto same_socket = run_to_exit({ZONED_BINARY, "--config", cfg2}, tmp.file("third.log"));
   CHECK(same_socket.exit_code == 1);
   CHECK_THAT(same_socket.output, ContainsSubstring("another process is already serving"));
-  CHECK(first.running());
+  CHECK(first.process()->running());
   CHECK(is_socket(socket));
 
-  first.send_signal(SIGINT);
-  auto code = first.wait_exit(10s);
+  first.process()->send_signal(SIGINT);
+  auto code = first.process()->wait_exit(10s);
   REQUIRE(code.has_value());
   CHECK(*code == 0);
 }
