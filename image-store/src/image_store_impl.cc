@@ -1,6 +1,10 @@
 #include "image_store_impl.h"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "disk_usage.h"
 #include "tar_entry.h"
