@@ -3,6 +3,20 @@
 namespace zoned::image_store {
 namespace {
 
+// Runs a query whose rows have one text column and collects that column.
+template <typename Container>
+Result<Container> text_column(sqlite::Database& db, std::string_view sql) {
+  auto stmt = db.prepare(sql);
+  if (!stmt.ok()) return std::move(stmt).take_error();
+  Container out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.ok()) return std::move(row).take_error();
+    if (!*row) return out;
+    out.insert(out.end(), stmt->text(0));
+  }
+}
+
 constexpr std::string_view kSchemaV1 = R"sql(
 CREATE TABLE images (
   id TEXT PRIMARY KEY,              -- config digest, "sha256:<hex>"
@@ -171,15 +185,8 @@ Status ImageDb::commit_image(const StoredImage& image) {
 
 Result<std::vector<std::string>> ImageDb::unreferenced_images() {
   std::lock_guard lock(mu_);
-  auto stmt = db_.prepare("SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM refs) ORDER BY id");
-  if (!stmt.ok()) return std::move(stmt).take_error();
-  std::vector<std::string> ids;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.ok()) return std::move(row).take_error();
-    if (!*row) return ids;
-    ids.push_back(stmt->text(0));
-  }
+  return text_column<std::vector<std::string>>(
+      db_, "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM refs) ORDER BY id");
 }
 
 Result<std::vector<std::string>> ImageDb::unused_among(const std::vector<StoredBlob>& blobs) {
@@ -212,28 +219,12 @@ Result<std::vector<std::string>> ImageDb::remove_image(const std::string& id) {
 
 Result<std::set<std::string>> ImageDb::used_blobs() {
   std::lock_guard lock(mu_);
-  auto stmt = db_.prepare("SELECT DISTINCT digest FROM image_blobs");
-  if (!stmt.ok()) return std::move(stmt).take_error();
-  std::set<std::string> digests;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.ok()) return std::move(row).take_error();
-    if (!*row) return digests;
-    digests.insert(stmt->text(0));
-  }
+  return text_column<std::set<std::string>>(db_, "SELECT DISTINCT digest FROM image_blobs");
 }
 
 Result<std::set<std::string>> ImageDb::root_images() {
   std::lock_guard lock(mu_);
-  auto stmt = db_.prepare("SELECT root_image FROM images");
-  if (!stmt.ok()) return std::move(stmt).take_error();
-  std::set<std::string> roots;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.ok()) return std::move(row).take_error();
-    if (!*row) return roots;
-    roots.insert(stmt->text(0));
-  }
+  return text_column<std::set<std::string>>(db_, "SELECT root_image FROM images");
 }
 
 }  // namespace zoned::image_store
