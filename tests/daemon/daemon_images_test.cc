@@ -2,6 +2,10 @@
 // Debian's docker-registry, anonymous, basic auth and bearer token). ZONED_TEST_REGISTRY_ENV
 // names the harness's env.json.
 #include <grpcpp/grpcpp.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
@@ -182,5 +186,64 @@ TEST_CASE("registries with basic auth and bearer tokens, credentials from the CR
   auto all = list(*images);
   REQUIRE(all.size() == 1);
   CHECK(all[0].repo_tags().size() == 2);
+  CHECK(daemon.stop() == 0);
+}
+
+namespace {
+
+// A small tmpfs mounted for the test's lifetime (needs root).
+class SmallTmpfs {
+ public:
+  SmallTmpfs(const std::string& path, const std::string& size) : path_(path) {
+    ::mkdir(path.c_str(), 0711);
+    mounted_ = ::mount("tmpfs", path.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  bool resize(const std::string& size) {
+    return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()) == 0;
+  }
+  uint64_t used_bytes() const {
+    struct statvfs st {};
+    ::statvfs(path_.c_str(), &st);
+    return (st.f_blocks - st.f_bfree) * st.f_frsize;
+  }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("a full disk mid-pull fails clearly, leaves nothing behind, and the next pull works") {
+  if (::geteuid() != 0) SKIP("mounting a small tmpfs needs root");
+  TempDir tmp;
+  // The busybox layer (about 1 MB compressed, 2 MB unpacked) fits, its unpacked tree does not.
+  SmallTmpfs data(tmp.file("data"), "1536k");
+  REQUIRE(data.mounted());
+  TestDaemon daemon(tmp, registry_config());
+  REQUIRE(daemon.start());
+  auto images = daemon.image_client();
+  uint64_t used_before = data.used_bytes();
+
+  std::string ref = host("anon") + "/busybox:1.36";
+  v1::PullImageResponse pulled;
+  auto s = pull(*images, ref, &pulled);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK_THAT(s.error_message(), ContainsSubstring("busybox") && ContainsSubstring(host("anon")) &&
+                                    ContainsSubstring("No space left"));
+  CHECK(list(*images).empty());
+  // Blobs, unpacked trees and partial root images are all gone again.
+  CHECK(data.used_bytes() <= used_before + 64 * 1024);
+
+  REQUIRE(data.resize("64m"));
+  auto retry = pull(*images, ref, &pulled);
+  INFO(retry.error_message());
+  REQUIRE(retry.ok());
+  CHECK(list(*images).size() == 1);
   CHECK(daemon.stop() == 0);
 }
