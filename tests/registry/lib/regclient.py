@@ -1,12 +1,14 @@
 """A minimal client of the registry HTTP API (distribution spec), stdlib only: enough to push
 the test images and to check them. Handles the 401 challenges of basic and bearer auth; for
-bearer it asks the token realm with GET and HTTP basic credentials, as docker does."""
+bearer it asks the token realm with GET and HTTP basic credentials, as docker does. Speaks
+HTTPS (verified against `cafile`) to a registry created with scheme="https"."""
 
 import base64
 import http.client
 import json
 import os
 import re
+import ssl
 import urllib.parse
 
 
@@ -22,8 +24,10 @@ def parse_challenge(value):
 
 
 class Registry:
-    def __init__(self, host, username=None, password=None, timeout=60):
+    def __init__(self, host, username=None, password=None, timeout=60, scheme="http", cafile=None):
         self.host = host  # "127.0.0.1:5000"
+        self.scheme = scheme
+        self._tls = ssl.create_default_context(cafile=cafile) if scheme == "https" else None
         self.username = username
         self.password = password
         self.timeout = timeout
@@ -37,7 +41,11 @@ class Registry:
     def _raw(self, method, url, body=None, headers=None):
         u = urllib.parse.urlsplit(url)
         host = u.netloc or self.host
-        conn = http.client.HTTPConnection(host, timeout=self.timeout)
+        if (u.scheme or self.scheme) == "https":
+            conn = http.client.HTTPSConnection(host, timeout=self.timeout,
+                                               context=self._tls or ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(host, timeout=self.timeout)
         path = (u.path or "/") + (("?" + u.query) if u.query else "")
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
@@ -72,7 +80,7 @@ class Registry:
                 h["Authorization"] = self._auth
             if hasattr(body, "seek"):
                 body.seek(0)
-            url = path if path.startswith("http") else f"http://{self.host}{path}"
+            url = path if path.startswith("http") else f"{self.scheme}://{self.host}{path}"
             resp, data = self._raw(method, url, body, h)
             if resp.status == 401 and attempt == 0:
                 scheme, params = parse_challenge(resp.getheader("WWW-Authenticate", ""))
@@ -103,7 +111,7 @@ class Registry:
                                headers={"Content-Length": "0"})
         loc = resp.getheader("Location")
         if not loc.startswith("http"):
-            loc = f"http://{self.host}{loc}"
+            loc = f"{self.scheme}://{self.host}{loc}"
         sep = "&" if "?" in loc else "?"
         size = os.path.getsize(path)
         with open(path, "rb") as f:
