@@ -1,9 +1,10 @@
 // HttpRegistryClient against real registries: Debian's docker-registry started by
-// tests/registry/harness (anonymous, basic auth, bearer token auth, and a fault-injecting
-// proxy). ctest starts the harness as a fixture and passes DIR/env.json in
-// ZONED_TEST_REGISTRY_ENV; without it these tests are skipped.
+// tests/registry/harness (anonymous, basic auth, bearer token auth, anonymous over HTTPS with a
+// certificate from a test CA, and a fault-injecting proxy). ctest starts the harness as a
+// fixture and passes DIR/env.json in ZONED_TEST_REGISTRY_ENV; without it these tests are skipped.
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 
 using Catch::Matchers::ContainsSubstring;
 using zoned::ErrorCode;
+using zoned::Status;
 using Json = nlohmann::json;
 using namespace zoned::oci;
 
@@ -158,4 +160,176 @@ TEST_CASE("fault-injecting proxy: a blob cut mid-transfer is fetched again after
   REQUIRE(client.fetch_blob(ref_for(env, "cutproxy", "multilayer"), layer_descriptor(layer), {}, blob_sink).ok());
   CHECK(sha256_of(sink.data).str() == digest);
   CHECK(sink.restarts == 1);
+}
+
+// ---- HTTPS: the `https` registry serves a certificate for 127.0.0.1 and localhost from a test
+// CA (env.json: registries.https.ca_cert) that is not in the system store.
+//
+// Not tested: trusting that CA through CURL_CA_BUNDLE, SSL_CERT_FILE or SSL_CERT_DIR. Debian's
+// libcurl 7.88 is built with --with-ca-bundle and --with-ca-path and without --with-ca-fallback,
+// so it always hands OpenSSL its built-in bundle path and never reads those variables
+// (CURL_CA_BUNDLE is read by the curl tool, not the library): a test CA can only be trusted with
+// a client setting, which RegistryClientOptions does not have.
+
+namespace {
+
+struct HttpsRegistry {
+  Json env = load_env();
+  std::string host = env["registries"]["https"]["host"].get<std::string>();
+  std::string port = host.substr(host.rfind(':') + 1);
+  Json busybox = env["images"]["busybox"];
+  Reference ref = ref_for(env, "https", "busybox");
+
+  // The harness hosts as options_for sets them, with `host` as given (default: HTTPS, verified).
+  RegistryClientOptions options(RegistryHostSettings settings = {}) const {
+    RegistryClientOptions o = options_for(env);
+    o.hosts[host] = std::move(settings);
+    return o;
+  }
+  Descriptor layer() const { return layer_descriptor(busybox["layers"][0]); }
+};
+
+RegistryHostSettings insecure() {
+  RegistryHostSettings s;
+  s.insecure_skip_verify = true;
+  return s;
+}
+
+// resolve + fetch of the first layer; the Status of the first step that failed.
+Status pull_first_layer(HttpRegistryClient& client, const Reference& ref, const Descriptor& layer) {
+  auto m = client.resolve(ref, {}, kAmd64);
+  if (!m.ok()) return std::move(m).take_error();
+  DigestingSink sink;
+  BlobSink blob_sink = sink.sink();
+  ZONED_TRY(client.fetch_blob(ref, layer, {}, blob_sink));
+  if (sha256_of(sink.data) != layer.digest) return zoned::Error(ErrorCode::kInternal, "layer digest mismatch");
+  return zoned::ok_status();
+}
+
+void check_untrusted(const zoned::Error& e, const std::string& host) {
+  INFO(e.message());
+  CHECK(e.code() == ErrorCode::kFailedPrecondition);
+  CHECK_THAT(e.message(), ContainsSubstring("registry " + host));
+  CHECK_THAT(e.message(), ContainsSubstring("TLS verification failed"));
+  CHECK_THAT(e.message(), ContainsSubstring("certificate"));
+  CHECK_THAT(e.message(), ContainsSubstring("insecure_skip_verify"));
+}
+
+}  // namespace
+
+TEST_CASE("https registry: a certificate from an unknown CA is FailedPrecondition, not retried") {
+  HttpsRegistry r;
+  RegistryClientOptions options = r.options();
+  options.retry_base_delay_ms = 2000;  // a retry would show in the elapsed time
+  options.retry_max_delay_ms = 2000;
+  HttpRegistryClient client(options);
+  auto start = std::chrono::steady_clock::now();
+  auto m = client.resolve(r.ref, {}, kAmd64);
+  REQUIRE_FALSE(m.ok());
+  check_untrusted(m.error(), r.host);
+  CHECK_THAT(m.error().message(), ContainsSubstring("manifest busybox:1.36"));
+  DigestingSink sink;
+  BlobSink blob_sink = sink.sink();
+  Status blob = client.fetch_blob(r.ref, r.layer(), {}, blob_sink);
+  REQUIRE_FALSE(blob.ok());
+  check_untrusted(blob.error(), r.host);
+  CHECK_THAT(blob.error().message(), ContainsSubstring("blob busybox@" + r.layer().digest.str()));
+  CHECK(sink.data.empty());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+TEST_CASE("https registry: insecure_skip_verify pulls every small image") {
+  HttpsRegistry r;
+  HttpRegistryClient client(r.options(insecure()));
+  REQUIRE(pull_first_layer(client, r.ref, r.layer()).ok());
+  for (const char* name : {"multilayer", "multiarch", "zstd", "docker-schema2"}) {
+    INFO(name);
+    Json image = r.env["images"][name];
+    Reference ref = ref_for(r.env, "https", name);
+    auto m = client.resolve(ref, {}, kAmd64);
+    REQUIRE(m.ok());
+    CHECK(m->endpoint == "https://" + r.host);
+    auto manifest = parse_manifest(m->bytes, m->media_type);
+    REQUIRE(manifest.ok());
+    for (const Descriptor& layer : manifest->layers) {
+      DigestingSink sink;
+      BlobSink blob_sink = sink.sink();
+      REQUIRE(client.fetch_blob(ref, layer, {}, blob_sink).ok());
+      CHECK(sha256_of(sink.data) == layer.digest);
+    }
+  }
+}
+
+TEST_CASE("https registry: insecure_skip_verify is per host: localhost on the same port stays verified") {
+  // One client, one connection pool: an unverified connection (or TLS session) to
+  // 127.0.0.1:P must not be reused for localhost:P, whose settings say verify.
+  HttpsRegistry r;
+  HttpRegistryClient client(r.options(insecure()));
+  REQUIRE(pull_first_layer(client, r.ref, r.layer()).ok());
+  std::string other = "localhost:" + r.port;
+  auto ref = Reference::parse(other + "/busybox:1.36");
+  REQUIRE(ref.ok());
+  Status s = pull_first_layer(client, *ref, r.layer());
+  REQUIRE_FALSE(s.ok());
+  check_untrusted(s.error(), other);
+  REQUIRE(pull_first_layer(client, r.ref, r.layer()).ok());  // and the insecure host still works
+}
+
+TEST_CASE("https registry: a mirror with an untrusted certificate falls through to the registry") {
+  HttpsRegistry r;
+  std::string anon = r.env["registries"]["anon"]["host"].get<std::string>();
+  Reference ref = ref_for(r.env, "anon", "busybox");
+  Descriptor layer = r.layer();
+  RegistryClientOptions options = r.options();
+  options.hosts[anon].mirrors = {"https://" + r.host};
+
+  SECTION("verified: the mirror fails on TLS, the anonymous registry serves it") {
+    HttpRegistryClient client(options);
+    auto m = client.resolve(ref, {}, kAmd64);
+    REQUIRE(m.ok());
+    CHECK(m->endpoint == "http://" + anon);
+    REQUIRE(pull_first_layer(client, ref, layer).ok());
+  }
+  SECTION("insecure_skip_verify for the mirror's host: the mirror serves it") {
+    options.hosts[r.host].insecure_skip_verify = true;
+    HttpRegistryClient client(options);
+    auto m = client.resolve(ref, {}, kAmd64);
+    REQUIRE(m.ok());
+    CHECK(m->endpoint == "https://" + r.host);
+    REQUIRE(pull_first_layer(client, ref, layer).ok());
+  }
+  SECTION("both fail: the registry's error notes the mirror's TLS failure") {
+    Reference missing = *Reference::parse(anon + "/busybox:no-such-tag");
+    HttpRegistryClient client(options);
+    auto m = client.resolve(missing, {}, kAmd64);
+    REQUIRE_FALSE(m.ok());
+    INFO(m.error().message());
+    CHECK(m.error().code() == ErrorCode::kNotFound);
+    CHECK_THAT(m.error().message(), ContainsSubstring("mirrors failed first: mirror https://" + r.host));
+    CHECK_THAT(m.error().message(), ContainsSubstring("TLS verification failed"));
+  }
+}
+
+TEST_CASE("https registry: plain_http against the HTTPS port fails at once with a clear error") {
+  HttpsRegistry r;
+  RegistryHostSettings plain;
+  plain.plain_http = true;
+  HttpRegistryClient client(r.options(plain));
+  auto start = std::chrono::steady_clock::now();
+  auto m = client.resolve(r.ref, {}, kAmd64);
+  REQUIRE_FALSE(m.ok());
+  INFO(m.error().message());
+  // Go's TLS listener answers a plain HTTP request with "400 Bad Request" and this text.
+  CHECK(m.error().code() == ErrorCode::kInvalidArgument);
+  CHECK_THAT(m.error().message(), ContainsSubstring("registry " + r.host));
+  CHECK_THAT(m.error().message(), ContainsSubstring("HTTP 400"));
+  CHECK_THAT(m.error().message(), ContainsSubstring("Client sent an HTTP request to an HTTPS server"));
+  DigestingSink sink;
+  BlobSink blob_sink = sink.sink();
+  Status blob = client.fetch_blob(r.ref, r.layer(), {}, blob_sink);
+  REQUIRE_FALSE(blob.ok());
+  CHECK(blob.error().code() == ErrorCode::kInvalidArgument);
+  CHECK_THAT(blob.error().message(), ContainsSubstring("HTTPS server"));
+  CHECK(sink.data.empty());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
