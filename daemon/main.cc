@@ -44,8 +44,8 @@ std::string config_json(const zoned::Config& c, const std::string& source) {
       {"shutdown_timeout_seconds", c.shutdown_timeout_seconds},
   };
   for (const auto& [host, r] : c.registries) {
-    j["registries"][host] = {{"mirrors", r.mirrors}, {"plain_http", r.plain_http},
-                             {"insecure_skip_verify", r.insecure_skip_verify}};
+    j["registries"][host] = {
+        {"mirrors", r.mirrors}, {"plain_http", r.plain_http}, {"insecure_skip_verify", r.insecure_skip_verify}};
   }
   return j.dump();
 }

@@ -18,7 +18,9 @@ std::unique_ptr<v1::RuntimeService::Stub> client() {
   return v1::RuntimeService::NewStub(
       grpc::CreateChannel(std::string("unix:") + socket, grpc::InsecureChannelCredentials()));
 }
-void set_deadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + 20s); }
+void set_deadline(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + 20s);
+}
 }  // namespace
 
 TEST_CASE("Version through the devbox socket names our runtime") {

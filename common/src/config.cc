@@ -1,12 +1,12 @@
 #include "zoned/common/config.h"
 
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "zoned/common/fs.h"
 
@@ -81,7 +81,8 @@ Result<RegistryHostConfig> parse_registry_host(std::string_view origin, std::str
     std::string full = prefix + std::string(key.str());
     if (key.str() == "mirrors") {
       const auto* array = node.as_array();
-      if (array == nullptr) return bad_value(origin, node, full, "must be an array of URLs, not " + std::string(type_name(node)));
+      if (array == nullptr)
+        return bad_value(origin, node, full, "must be an array of URLs, not " + std::string(type_name(node)));
       for (const auto& item : *array) {
         const auto* url = item.as_string();
         if (url == nullptr || !valid_mirror_url(url->get())) {
@@ -93,7 +94,8 @@ Result<RegistryHostConfig> parse_registry_host(std::string_view origin, std::str
       }
     } else if (key.str() == "plain_http" || key.str() == "insecure_skip_verify") {
       const auto* flag = node.as_boolean();
-      if (flag == nullptr) return bad_value(origin, node, full, "must be a boolean, not " + std::string(type_name(node)));
+      if (flag == nullptr)
+        return bad_value(origin, node, full, "must be a boolean, not " + std::string(type_name(node)));
       (key.str() == "plain_http" ? out.plain_http : out.insecure_skip_verify) = flag->get();
     } else {
       return Error(ErrorCode::kInvalidArgument, where(origin, node) + ": unknown key '" + full +

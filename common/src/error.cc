@@ -46,16 +46,32 @@ namespace {
 
 ErrorCode code_for_errno(int e) {
   switch (e) {
-    case ENOENT: case ENOTDIR: case ESRCH: return ErrorCode::kNotFound;
-    case EEXIST: case ENOTEMPTY: return ErrorCode::kAlreadyExists;
-    case EACCES: case EPERM: case EROFS: return ErrorCode::kPermissionDenied;
-    case ENOSPC: case EDQUOT: case ENOMEM: case EMFILE: case ENFILE: return ErrorCode::kResourceExhausted;
-    case EINVAL: case ENAMETOOLONG: case ELOOP: return ErrorCode::kInvalidArgument;
+    case ENOENT:
+    case ENOTDIR:
+    case ESRCH: return ErrorCode::kNotFound;
+    case EEXIST:
+    case ENOTEMPTY: return ErrorCode::kAlreadyExists;
+    case EACCES:
+    case EPERM:
+    case EROFS: return ErrorCode::kPermissionDenied;
+    case ENOSPC:
+    case EDQUOT:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE: return ErrorCode::kResourceExhausted;
+    case EINVAL:
+    case ENAMETOOLONG:
+    case ELOOP: return ErrorCode::kInvalidArgument;
     case ETIMEDOUT: return ErrorCode::kDeadlineExceeded;
-    case ECONNREFUSED: case EAGAIN: case EHOSTUNREACH: case ENETUNREACH: case ECONNRESET:
-      return ErrorCode::kUnavailable;
-    case ENOSYS: case EOPNOTSUPP: return ErrorCode::kUnimplemented;
-    case ECANCELED: case EINTR: return ErrorCode::kCancelled;
+    case ECONNREFUSED:
+    case EAGAIN:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ECONNRESET: return ErrorCode::kUnavailable;
+    case ENOSYS:
+    case EOPNOTSUPP: return ErrorCode::kUnimplemented;
+    case ECANCELED:
+    case EINTR: return ErrorCode::kCancelled;
     default: return ErrorCode::kInternal;
   }
 }
@@ -66,6 +82,8 @@ Error sys_error(std::string message, int sys_errno) {
   return Error(code_for_errno(sys_errno), std::move(message), sys_errno);
 }
 
-Error sys_error(std::string message) { return sys_error(std::move(message), errno); }
+Error sys_error(std::string message) {
+  return sys_error(std::move(message), errno);
+}
 
 }  // namespace zoned

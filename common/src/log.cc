@@ -70,8 +70,8 @@ std::string now_rfc3339() {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
   return buf;
 }
 
@@ -120,7 +120,9 @@ void set_sink(Sink sink) {
   s.sink = std::move(sink);
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= state().min_level.load(); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= state().min_level.load();
+}
 
 std::string format_line(Format format, std::string_view timestamp, Level level, std::string_view message,
                         Fields fields) {

@@ -19,6 +19,8 @@ grpc::StatusCode to_grpc_code(ErrorCode code) {
   return grpc::StatusCode::UNKNOWN;
 }
 
-grpc::Status to_grpc_status(const Error& error) { return {to_grpc_code(error.code()), error.describe()}; }
+grpc::Status to_grpc_status(const Error& error) {
+  return {to_grpc_code(error.code()), error.describe()};
+}
 
 }  // namespace zoned::cri

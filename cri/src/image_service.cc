@@ -88,7 +88,8 @@ grpc::Status ImageService::ListImages(grpc::ServerContext*, const v1::ListImages
     const std::string& filter = request->filter().image().image();
     if (!filter.empty()) {
       auto found = store_.find(filter);
-      if (found.ok()) fill_cri_image(*found, response->add_images());
+      if (found.ok())
+        fill_cri_image(*found, response->add_images());
       else if (found.error().code() != ErrorCode::kNotFound && found.error().code() != ErrorCode::kInvalidArgument) {
         return std::move(found).take_error();
       }

@@ -20,7 +20,9 @@ constexpr mode_t kSocketMode = 0660;
 
 Server::Server(std::vector<grpc::Service*> services) : services_(std::move(services)) {}
 
-Server::~Server() { shutdown(std::chrono::seconds(0)); }
+Server::~Server() {
+  shutdown(std::chrono::seconds(0));
+}
 
 zoned::Status Server::start(const ServerOptions& options) {
   ZONED_TRY(claim_socket_path(options.socket_path));
@@ -37,8 +39,8 @@ zoned::Status Server::start(const ServerOptions& options) {
   server_ = builder.BuildAndStart();
   ::umask(old_mask);
   if (!server_) {
-    return Error(ErrorCode::kUnavailable, "cannot listen on unix:" + options.socket_path +
-                                              " (gRPC BuildAndStart failed; see the log above)");
+    return Error(ErrorCode::kUnavailable,
+                 "cannot listen on unix:" + options.socket_path + " (gRPC BuildAndStart failed; see the log above)");
   }
   socket_path_ = options.socket_path;
   auto perms = set_socket_permissions(socket_path_, kSocketMode, options.socket_group);

@@ -11,13 +11,13 @@ namespace zlog = zoned::log;
 
 TEST_CASE("text lines are logfmt with quoting where needed") {
   std::string line = zlog::format_line(zlog::Format::kText, "T", zlog::Level::kWarn, "disk full",
-                                      {{"path", "/var/lib"}, {"free", 0}, {"note", "a \"b\""}});
+                                       {{"path", "/var/lib"}, {"free", 0}, {"note", "a \"b\""}});
   CHECK(line == R"(time=T level=warn msg="disk full" path=/var/lib free=0 note="a \"b\"")");
 }
 
 TEST_CASE("json lines parse as JSON and keep numbers and booleans unquoted") {
   std::string line = zlog::format_line(zlog::Format::kJson, "T", zlog::Level::kInfo, "ready\n",
-                                      {{"socket", "/run/z.sock"}, {"pid", 42}, {"ok", true}, {"ctl", "\x01"}});
+                                       {{"socket", "/run/z.sock"}, {"pid", 42}, {"ok", true}, {"ctl", "\x01"}});
   auto j = nlohmann::json::parse(line);
   CHECK(j["msg"] == "ready\n");
   CHECK(j["pid"] == 42);

@@ -1,7 +1,7 @@
 #include "zoned/common/result.h"
 
-#include <cerrno>
 #include <catch2/catch_test_macros.hpp>
+#include <cerrno>
 #include <string>
 
 using zoned::Error;

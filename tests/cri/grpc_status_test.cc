@@ -1,7 +1,7 @@
 #include "zoned/cri/grpc_status.h"
 
-#include <cerrno>
 #include <catch2/catch_test_macros.hpp>
+#include <cerrno>
 
 using zoned::Error;
 using zoned::ErrorCode;

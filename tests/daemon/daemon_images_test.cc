@@ -35,9 +35,13 @@ const nlohmann::json& registry_env() {
   return env;
 }
 
-std::string host(const std::string& registry) { return registry_env()["registries"][registry]["host"]; }
+std::string host(const std::string& registry) {
+  return registry_env()["registries"][registry]["host"];
+}
 
-std::string image_config_digest(const std::string& image) { return registry_env()["images"][image]["config_digest"]; }
+std::string image_config_digest(const std::string& image) {
+  return registry_env()["images"][image]["config_digest"];
+}
 
 // Plain HTTP for every harness registry; registry.k8s.io mirrored by the anonymous one.
 std::string registry_config() {
@@ -137,8 +141,8 @@ TEST_CASE("a blob with a wrong digest fails clearly, leaves nothing, and the nex
   v1::PullImageResponse pulled;
   auto s = pull(*images, bad_ref, &pulled);
   REQUIRE_FALSE(s.ok());
-  CHECK_THAT(s.error_message(), ContainsSubstring("test/corrupt") && ContainsSubstring(host("anon")) &&
-                                    ContainsSubstring("digest"));
+  CHECK_THAT(s.error_message(),
+             ContainsSubstring("test/corrupt") && ContainsSubstring(host("anon")) && ContainsSubstring("digest"));
   CHECK(list(*images).empty());
   CHECK_FALSE(status_of(*images, bad_ref).has_value());
 
@@ -234,8 +238,8 @@ TEST_CASE("a full disk mid-pull fails clearly, leaves nothing behind, and the ne
   auto s = pull(*images, ref, &pulled);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
-  CHECK_THAT(s.error_message(), ContainsSubstring("busybox") && ContainsSubstring(host("anon")) &&
-                                    ContainsSubstring("No space left"));
+  CHECK_THAT(s.error_message(),
+             ContainsSubstring("busybox") && ContainsSubstring(host("anon")) && ContainsSubstring("No space left"));
   CHECK(list(*images).empty());
   // Blobs, unpacked trees and partial root images are all gone again.
   CHECK(data.used_bytes() <= used_before + 64 * 1024);

@@ -20,17 +20,19 @@
 
 using Catch::Matchers::ContainsSubstring;
 using namespace std::chrono_literals;
+using zoned::testing::base_config;
 using zoned::testing::ChildProcess;
+using zoned::testing::deadline_context;
 using zoned::testing::run_to_exit;
 using zoned::testing::TempDir;
 using zoned::testing::TestDaemon;
-using zoned::testing::base_config;
-using zoned::testing::deadline_context;
 namespace v1 = runtime::v1;
 
 namespace {
 
-std::string config_for(const TempDir& tmp, const std::string& extra = "") { return base_config(tmp) + extra; }
+std::string config_for(const TempDir& tmp, const std::string& extra = "") {
+  return base_config(tmp) + extra;
+}
 
 bool is_socket(const std::string& path) {
   struct stat st {};
@@ -127,8 +129,7 @@ TEST_CASE("the daemon serves CRI on a 0660 socket and shuts down cleanly on SIGT
   // An RPC that is not implemented yet answers UNIMPLEMENTED, and the daemon stays up.
   v1::ListPodSandboxRequest lreq;
   v1::ListPodSandboxResponse lresp;
-  CHECK(client->ListPodSandbox(deadline_context().get(), lreq, &lresp).error_code() ==
-        grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(client->ListPodSandbox(deadline_context().get(), lreq, &lresp).error_code() == grpc::StatusCode::UNIMPLEMENTED);
 
   CHECK(daemon.stop() == 0);
   CHECK_FALSE(is_socket(socket));

@@ -58,7 +58,9 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
   }
 }
 
-bool ChildProcess::running() { return !wait_exit(std::chrono::milliseconds(0)).has_value(); }
+bool ChildProcess::running() {
+  return !wait_exit(std::chrono::milliseconds(0)).has_value();
+}
 
 void ChildProcess::send_signal(int sig) {
   if (!exit_code_) ::kill(pid_, sig);

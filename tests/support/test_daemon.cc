@@ -13,8 +13,7 @@ std::string base_config(const TempDir& dir) {
          "data_dir = \"" + dir.file("data") + "\"\n" + "shutdown_timeout_seconds = 2\n";
 }
 
-TestDaemon::TestDaemon(const TempDir& dir, std::string extra_config)
-    : dir_(dir), socket_(dir.file("run/zoned.sock")) {
+TestDaemon::TestDaemon(const TempDir& dir, std::string extra_config) : dir_(dir), socket_(dir.file("run/zoned.sock")) {
   config_path_ = dir.write("zoned.toml", base_config(dir) + extra_config);
 }
 

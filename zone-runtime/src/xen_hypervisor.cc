@@ -36,7 +36,9 @@ std::string read_small_file(const std::string& path) {
 }
 
 struct XtlLoggerDeleter {
-  void operator()(xentoollog_logger_stdiostream* l) const { xtl_logger_destroy(reinterpret_cast<xentoollog_logger*>(l)); }
+  void operator()(xentoollog_logger_stdiostream* l) const {
+    xtl_logger_destroy(reinterpret_cast<xentoollog_logger*>(l));
+  }
 };
 struct LibxlCtxDeleter {
   void operator()(libxl_ctx* ctx) const { libxl_ctx_free(ctx); }
@@ -89,8 +91,8 @@ HypervisorStatus XenHypervisor::probe() {
   char* dom0_name = static_cast<char*>(xs_read(xs.get(), XBT_NULL, "/local/domain/0/name", &len));
   if (dom0_name == nullptr) {
     int e = errno;
-    return not_ready("XenstoreUnavailable", std::string("xenstore has no /local/domain/0/name (") + std::strerror(e) +
-                                                "): run xen-init-dom0");
+    return not_ready("XenstoreUnavailable",
+                     std::string("xenstore has no /local/domain/0/name (") + std::strerror(e) + "): run xen-init-dom0");
   }
   std::free(dom0_name);
   xs.reset();
@@ -113,9 +115,9 @@ HypervisorStatus XenHypervisor::probe() {
   status.ready = true;
   const libxl_version_info* version = libxl_get_version_info(ctx.get());
   if (version != nullptr) {
-    status.details["xen_version"] =
-        std::to_string(version->xen_version_major) + "." + std::to_string(version->xen_version_minor) +
-        (version->xen_version_extra != nullptr ? version->xen_version_extra : "");
+    status.details["xen_version"] = std::to_string(version->xen_version_major) + "." +
+                                    std::to_string(version->xen_version_minor) +
+                                    (version->xen_version_extra != nullptr ? version->xen_version_extra : "");
   }
   const uint64_t page = 4096;
   status.details["nr_cpus"] = std::to_string(physinfo.nr_cpus);

@@ -25,8 +25,8 @@ struct Field {
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
   Field(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), raw(true) {}
   template <typename N>
-    requires(std::integral<N> && !std::same_as<N, bool>)
-  Field(std::string_view k, N v) : key(k), value(std::to_string(v)), raw(true) {}
+  requires(std::integral<N> && !std::same_as<N, bool>) Field(std::string_view k, N v)
+      : key(k), value(std::to_string(v)), raw(true) {}
   Field(std::string_view k, double v);
 
   std::string key;
@@ -44,13 +44,21 @@ void set_sink(Sink sink);  // nullptr restores stderr
 bool enabled(Level level);
 
 void write(Level level, std::string_view message, Fields fields = {});
-inline void debug(std::string_view m, Fields f = {}) { write(Level::kDebug, m, f); }
-inline void info(std::string_view m, Fields f = {}) { write(Level::kInfo, m, f); }
-inline void warn(std::string_view m, Fields f = {}) { write(Level::kWarn, m, f); }
-inline void error(std::string_view m, Fields f = {}) { write(Level::kError, m, f); }
+inline void debug(std::string_view m, Fields f = {}) {
+  write(Level::kDebug, m, f);
+}
+inline void info(std::string_view m, Fields f = {}) {
+  write(Level::kInfo, m, f);
+}
+inline void warn(std::string_view m, Fields f = {}) {
+  write(Level::kWarn, m, f);
+}
+inline void error(std::string_view m, Fields f = {}) {
+  write(Level::kError, m, f);
+}
 
 // Formatting, exposed for tests.
-std::string format_line(Format format, std::string_view timestamp, Level level,
-                        std::string_view message, Fields fields);
+std::string format_line(Format format, std::string_view timestamp, Level level, std::string_view message,
+                        Fields fields);
 
 }  // namespace zoned::log

@@ -23,10 +23,9 @@ grpc::Status run_rpc(std::string_view rpc, Handler&& handler) {
     return grpc::Status::OK;
   }
   const Error& error = result.error();
-  log::warn("rpc failed", {{"rpc", rpc},
-                           {"duration_us", micros},
-                           {"code", error_code_name(error.code())},
-                           {"error", error.describe()}});
+  log::warn(
+      "rpc failed",
+      {{"rpc", rpc}, {"duration_us", micros}, {"code", error_code_name(error.code())}, {"error", error.describe()}});
   return to_grpc_status(error);
 }
 

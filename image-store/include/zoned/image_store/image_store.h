@@ -20,15 +20,15 @@ struct ImageRecord {
   std::vector<std::string> repo_tags;     // "docker.io/library/busybox:latest"
   std::vector<std::string> repo_digests;  // "docker.io/library/busybox@sha256:<manifest digest>"
   std::string manifest_digest;
-  uint64_t size = 0;                      // bytes of the image's blobs (config + compressed layers)
-  oci::ImageConfig config;                // user, env, entrypoint, cmd, working dir, ports, labels
-  std::string root_image_path;            // the EROFS file zones boot the image from
+  uint64_t size = 0;            // bytes of the image's blobs (config + compressed layers)
+  oci::ImageConfig config;      // user, env, entrypoint, cmd, working dir, ports, labels
+  std::string root_image_path;  // the EROFS file zones boot the image from
   int64_t pulled_at_unix = 0;
 };
 
 struct StoreOptions {
-  std::string data_dir;   // blobs/, roots/, tmp/ live here
-  std::string state_dir;  // images.db lives here
+  std::string data_dir;                       // blobs/, roots/, tmp/ live here
+  std::string state_dir;                      // images.db lives here
   uint64_t max_unpacked_bytes = 64ull << 30;  // per image: bound against decompression bombs
   uint64_t max_entries = 2'000'000;           // per image: tar entries
   std::string mkfs_erofs = "mkfs.erofs";      // the EROFS builder (erofs-utils)

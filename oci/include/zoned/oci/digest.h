@@ -20,7 +20,7 @@ class Digest {
   static Result<Digest> parse(std::string_view text);
   static Digest from_sha256_bytes(const std::array<uint8_t, 32>& bytes);
 
-  const std::string& str() const { return text_; }     // "sha256:abc..."
+  const std::string& str() const { return text_; }  // "sha256:abc..."
   std::string_view algorithm() const { return "sha256"; }
   std::string_view hex() const { return std::string_view(text_).substr(7); }
 

@@ -9,8 +9,8 @@ namespace zoned::zone_runtime {
 // Whether zones can be run right now, and if not, why.
 struct HypervisorStatus {
   bool ready = false;
-  std::string reason;   // CamelCase, machine-readable (CRI condition reason), empty when ready
-  std::string message;  // human-readable: what is missing and how to fix it
+  std::string reason;                          // CamelCase, machine-readable (CRI condition reason), empty when ready
+  std::string message;                         // human-readable: what is missing and how to fix it
   std::map<std::string, std::string> details;  // facts found while probing (versions, memory, ...)
 };
 
