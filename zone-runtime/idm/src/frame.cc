@@ -15,7 +15,9 @@ std::uint32_t read_u32_le(const char* p) {
   return byte(0) | (byte(1) << 8) | (byte(2) << 16) | (byte(3) << 24);
 }
 
-Error invalid(std::string message) { return Error(ErrorCode::kInvalidArgument, "idm frame: " + std::move(message)); }
+Error invalid(std::string message) {
+  return Error(ErrorCode::kInvalidArgument, "idm frame: " + std::move(message));
+}
 
 }  // namespace
 

@@ -18,8 +18,7 @@ Error invalid(std::string_view field, std::string_view problem) {
 }
 
 bool is_id_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 Status check_id(std::string_view field, std::string_view id, std::size_t max = kMaxIdBytes) {
@@ -72,7 +71,8 @@ Status check_strings(std::string_view field, const google::protobuf::RepeatedPtr
     }
     total += item.size();
   }
-  if (total > kMaxArgvEnvTotalBytes) return invalid(field, "args and env exceed " + std::to_string(kMaxArgvEnvTotalBytes));
+  if (total > kMaxArgvEnvTotalBytes)
+    return invalid(field, "args and env exceed " + std::to_string(kMaxArgvEnvTotalBytes));
   return ok_status();
 }
 
@@ -146,8 +146,8 @@ Status check_response(const Response& r) {
         return invalid("response.stats.containers", "too many entries");
       }
       for (int i = 0; i < entries.size(); ++i) {
-        ZONED_TRY(check_id("response.stats.containers[" + std::to_string(i) + "].container_id",
-                           entries[i].container_id()));
+        ZONED_TRY(
+            check_id("response.stats.containers[" + std::to_string(i) + "].container_id", entries[i].container_id()));
       }
       return ok_status();
     }

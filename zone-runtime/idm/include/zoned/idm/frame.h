@@ -62,7 +62,7 @@ class FrameDecoder {
   Error fail(std::string message);
 
   std::uint32_t max_frame_bytes_;
-  std::string buffer_;            // the header, then the payload, of the frame in progress
+  std::string buffer_;               // the header, then the payload, of the frame in progress
   std::uint32_t payload_bytes_ = 0;  // known once the header is complete
   bool header_done_ = false;
   std::optional<Error> failure_;
