@@ -1,0 +1,48 @@
+// Every message form survives encode_frame -> FrameDecoder unchanged and passes validate().
+#include <google/protobuf/util/message_differencer.h>
+
+#include <catch2/catch_test_macros.hpp>
+#include <set>
+
+#include "sample_messages.h"
+#include "zoned/idm/frame.h"
+#include "zoned/idm/validate.h"
+
+namespace zoned::idm {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+
+TEST_CASE("every message form round-trips through a frame and validates", "[idm][frame]") {
+  for (const auto& sample : testing::sample_envelopes()) {
+    INFO(sample.name);
+    REQUIRE(validate(sample.envelope).ok());
+    auto frame = encode_frame(sample.envelope);
+    REQUIRE(frame.ok());
+    FrameDecoder decoder;
+    auto decoded = decoder.feed(*frame);
+    REQUIRE(decoded.ok());
+    REQUIRE(decoded->size() == 1);
+    CHECK(MessageDifferencer::Equals(sample.envelope, (*decoded)[0]));
+    CHECK(decoder.finish().ok());
+  }
+}
+
+TEST_CASE("the samples cover every request, response, event and stream form", "[idm]") {
+  std::set<int> requests, responses, events;
+  bool stream = false;
+  for (const auto& sample : testing::sample_envelopes()) {
+    const auto& e = sample.envelope;
+    if (e.has_request()) requests.insert(e.request().kind_case());
+    if (e.has_response()) responses.insert(e.response().kind_case());
+    if (e.has_event()) events.insert(e.event().kind_case());
+    stream = stream || e.has_stream();
+  }
+  CHECK(static_cast<int>(requests.size()) == v1::Request::descriptor()->FindOneofByName("kind")->field_count());
+  CHECK(static_cast<int>(responses.size()) == v1::Response::descriptor()->FindOneofByName("kind")->field_count());
+  CHECK(static_cast<int>(events.size()) == v1::Event::descriptor()->FindOneofByName("kind")->field_count());
+  CHECK(stream);
+}
+
+}  // namespace
+}  // namespace zoned::idm

@@ -1,0 +1,153 @@
+#include "sample_messages.h"
+
+namespace zoned::idm::testing {
+namespace {
+
+Envelope request(std::uint64_t id) {
+  Envelope e;
+  e.set_id(id);
+  e.mutable_request();
+  return e;
+}
+
+Envelope response(std::uint64_t id) {
+  Envelope e;
+  e.set_id(id);
+  e.mutable_response();
+  return e;
+}
+
+v1::ContainerExited exited() {
+  v1::ContainerExited m;
+  m.set_container_id("c1");
+  m.set_exit_code(0);
+  m.set_signal(9);
+  m.set_started_at_unix_ns(1'700'000'000'000'000'000);
+  m.set_finished_at_unix_ns(1'700'000'001'000'000'000);
+  return m;
+}
+
+}  // namespace
+
+Envelope exec_start_envelope() {
+  Envelope e = request(7);
+  auto* m = e.mutable_request()->mutable_exec_start();
+  m->set_container_id("c1");
+  m->set_exec_id("exec-1");
+  m->add_args("/bin/sh");
+  m->add_args("-c");
+  m->add_args("echo hi");
+  m->add_env("PATH=/usr/bin:/bin");
+  m->add_env("TERM=xterm");
+  m->set_tty(true);
+  m->set_stream_id(3);
+  return e;
+}
+
+Envelope stream_envelope(std::string data) {
+  Envelope e;
+  auto* s = e.mutable_stream();
+  s->set_stream_id(3);
+  s->set_fd(v1::STREAM_FD_STDOUT);
+  s->set_data(std::move(data));
+  return e;
+}
+
+std::vector<Sample> sample_envelopes() {
+  std::vector<Sample> out;
+  auto add = [&out](std::string name, Envelope e) { out.push_back({std::move(name), std::move(e)}); };
+
+  Envelope hello = request(1);
+  auto* h = hello.mutable_request()->mutable_hello();
+  h->set_protocol_version(1);
+  h->set_agent_version("zoned-agent 0.1.0");
+  h->add_capabilities("exec-tty");
+  h->add_capabilities("stats");
+  add("hello", hello);
+
+  Envelope hello_reply = response(1);
+  hello_reply.mutable_response()->mutable_hello()->set_protocol_version(1);
+  hello_reply.mutable_response()->mutable_hello()->add_capabilities("stream-eof");
+  add("hello reply", hello_reply);
+
+  Envelope ping = request(2);
+  ping.mutable_request()->mutable_ping()->set_nonce(0xdeadbeefcafef00d);
+  add("ping", ping);
+  Envelope pong = response(2);
+  pong.mutable_response()->mutable_pong()->set_nonce(0xdeadbeefcafef00d);
+  add("pong", pong);
+
+  Envelope create = request(3);
+  auto* c = create.mutable_request()->mutable_create_container();
+  c->set_container_id("c1");
+  c->set_oci_config_json(R"({"ociVersion":"1.0.2","process":{"args":["/pause"]}})");
+  c->set_rootfs_device("xvdb");
+  add("create container", create);
+
+  Envelope start = request(4);
+  start.mutable_request()->mutable_start_container()->set_container_id("c1");
+  add("start container", start);
+
+  Envelope signal = request(5);
+  signal.mutable_request()->mutable_signal_container()->set_container_id("c1");
+  signal.mutable_request()->mutable_signal_container()->set_signal(15);
+  add("signal container", signal);
+
+  Envelope wait = request(6);
+  wait.mutable_request()->mutable_wait_container()->set_container_id("c1");
+  add("wait container", wait);
+
+  Envelope wait_reply = response(6);
+  *wait_reply.mutable_response()->mutable_container_exited() = exited();
+  add("wait container reply", wait_reply);
+
+  add("exec start", exec_start_envelope());
+
+  Envelope exec_started = response(7);
+  exec_started.mutable_response()->mutable_exec_started()->set_exec_id("exec-1");
+  exec_started.mutable_response()->mutable_exec_started()->set_pid(42);
+  add("exec started", exec_started);
+
+  Envelope stats = request(8);
+  stats.mutable_request()->mutable_stats();
+  add("stats", stats);
+
+  Envelope stats_reply = response(8);
+  auto* entry = stats_reply.mutable_response()->mutable_stats()->add_containers();
+  entry->set_container_id("c1");
+  entry->set_cpu_usage_ns(123'456'789);
+  entry->set_memory_usage_bytes(64ull << 20);
+  add("stats reply", stats_reply);
+
+  Envelope shutdown = request(9);
+  shutdown.mutable_request()->mutable_shutdown();
+  add("shutdown", shutdown);
+
+  Envelope ack = response(9);
+  ack.mutable_response()->mutable_ack();
+  add("ack", ack);
+
+  Envelope error = response(10);
+  error.mutable_response()->mutable_error()->set_code(v1::Error::CODE_NOT_FOUND);
+  error.mutable_response()->mutable_error()->set_message("container c2 not found");
+  add("error", error);
+
+  Envelope exited_event;
+  *exited_event.mutable_event()->mutable_container_exited() = exited();
+  add("container exited event", exited_event);
+
+  Envelope exec_exited;
+  exec_exited.mutable_event()->mutable_exec_exited()->set_exec_id("exec-1");
+  exec_exited.mutable_event()->mutable_exec_exited()->set_exit_code(3);
+  add("exec exited event", exec_exited);
+
+  add("stream data", stream_envelope("hello\n"));
+  Envelope stdin_eof;
+  stdin_eof.mutable_stream()->set_stream_id(3);
+  stdin_eof.mutable_stream()->set_fd(v1::STREAM_FD_STDIN);
+  stdin_eof.mutable_stream()->set_eof(true);
+  add("stream eof", stdin_eof);
+  return out;
+}
+
+}  // namespace zoned::idm::testing
