@@ -17,3 +17,12 @@ if(ZONED_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# Fuzz builds: coverage for libFuzzer plus ASan/UBSan, on the code under test and the fuzzers.
+if(ZONED_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ZONED_FUZZ needs clang (libFuzzer); use the fuzz preset")
+  endif()
+  set(ZONED_FUZZ_SANITIZERS -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+    -fno-omit-frame-pointer)
+endif()
