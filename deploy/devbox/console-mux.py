@@ -75,6 +75,11 @@ def main():
     deadline = time.monotonic() + 60
     log.note("console mux started, waiting for QEMU")
 
+    def drop(client):
+        sel.unregister(client)
+        clients.discard(client)
+        client.close()
+
     while True:
         if qemu is None and time.monotonic() > deadline:
             log.note("QEMU never connected to the serial socket")
@@ -106,18 +111,14 @@ def main():
                     try:
                         c.sendall(data)
                     except OSError:
-                        sel.unregister(c)
-                        clients.discard(c)
-                        c.close()
+                        drop(c)
             elif what == "client":
                 try:
                     data = sock.recv(4096)
                 except OSError:
                     data = b""
                 if not data:
-                    sel.unregister(sock)
-                    clients.discard(sock)
-                    sock.close()
+                    drop(sock)
                 elif qemu is not None:
                     qemu.sendall(data)
 
