@@ -91,7 +91,28 @@ Status check_exec_start(const ExecStart& m) {
   if (m.args().empty()) return invalid("request.exec_start.args", "empty");
   std::size_t total = 0;
   ZONED_TRY(check_strings("request.exec_start.args", m.args(), kMaxArgs, false, total));
-  return check_strings("request.exec_start.env", m.env(), kMaxEnv, true, total);
+  ZONED_TRY(check_strings("request.exec_start.env", m.env(), kMaxEnv, true, total));
+  if (m.cwd().size() > kMaxArgOrEnvBytes || m.cwd().find('\0') != std::string::npos) {
+    return invalid("request.exec_start.cwd", "too long or contains a NUL byte");
+  }
+  return check_printable("request.exec_start.user", m.user(), kMaxIdBytes);
+}
+
+Status check_user_name(std::string_view field, std::string_view name) {
+  if (name.empty()) return ok_status();
+  return check_printable(field, name, kMaxIdBytes);
+}
+
+Status check_container_state(std::string_view field, const v1::ContainerState& m) {
+  ZONED_TRY(check_id(std::string(field) + ".container_id", m.container_id()));
+  if (m.status() == v1::ContainerState::STATUS_UNSPECIFIED || !v1::ContainerState::Status_IsValid(m.status())) {
+    return invalid(std::string(field) + ".status", "unknown");
+  }
+  if (m.status() == v1::ContainerState::STATUS_EXITED) {
+    if (m.exit().container_id() != m.container_id()) return invalid(std::string(field) + ".exit", "for another container");
+    return check_exit(std::string(field) + ".exit", m.exit().exit_code(), m.exit().signal());
+  }
+  return ok_status();
 }
 
 Status check_request(const Request& r) {
@@ -106,8 +127,23 @@ Status check_request(const Request& r) {
       if (m.oci_config_json().empty() || m.oci_config_json().size() > kMaxOciConfigBytes) {
         return invalid("request.create_container.oci_config_json", "empty or too long");
       }
+      if (m.stream_id() == 0) return invalid("request.create_container.stream_id", "zero");
+      ZONED_TRY(check_user_name("request.create_container.username", m.username()));
+      ZONED_TRY(check_user_name("request.create_container.groupname", m.groupname()));
       return check_device("request.create_container.rootfs_device", m.rootfs_device());
     }
+    case Request::kDeleteContainer:
+      return check_id("request.delete_container.container_id", r.delete_container().container_id());
+    case Request::kListContainers: return ok_status();
+    case Request::kSignalExec:
+      ZONED_TRY(check_id("request.signal_exec.exec_id", r.signal_exec().exec_id()));
+      return check_signal("request.signal_exec.signal", r.signal_exec().signal(), false);
+    case Request::kResizeTty:
+      if (r.resize_tty().stream_id() == 0) return invalid("request.resize_tty.stream_id", "zero");
+      if (r.resize_tty().rows() > 0xffff || r.resize_tty().cols() > 0xffff) {
+        return invalid("request.resize_tty", "rows or cols above 65535");
+      }
+      return ok_status();
     case Request::kStartContainer:
       return check_id("request.start_container.container_id", r.start_container().container_id());
     case Request::kSignalContainer:
@@ -139,6 +175,16 @@ Status check_response(const Response& r) {
     case Response::kHello: return check_capabilities("response.hello.capabilities", r.hello().capabilities());
     case Response::kPong: return ok_status();
     case Response::kContainerExited: return check_container_exited("response.container_exited", r.container_exited());
+    case Response::kContainerList: {
+      const auto& entries = r.container_list().containers();
+      if (static_cast<std::size_t>(entries.size()) > kMaxStatsEntries) {
+        return invalid("response.container_list.containers", "too many entries");
+      }
+      for (int i = 0; i < entries.size(); ++i) {
+        ZONED_TRY(check_container_state("response.container_list.containers[" + std::to_string(i) + "]", entries[i]));
+      }
+      return ok_status();
+    }
     case Response::kExecStarted: return check_id("response.exec_started.exec_id", r.exec_started().exec_id());
     case Response::kStats: {
       const auto& entries = r.stats().containers();
@@ -162,6 +208,8 @@ Status check_event(const Event& e) {
     case Event::kExecExited:
       ZONED_TRY(check_id("event.exec_exited.exec_id", e.exec_exited().exec_id()));
       return check_exit("event.exec_exited", e.exec_exited().exit_code(), e.exec_exited().signal());
+    case Event::kContainerStarted:
+      return check_id("event.container_started.container_id", e.container_started().container_id());
     case Event::KIND_NOT_SET: break;
   }
   return invalid("event", "no kind set");
