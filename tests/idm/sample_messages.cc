@@ -41,6 +41,9 @@ Envelope exec_start_envelope() {
   m->add_env("TERM=xterm");
   m->set_tty(true);
   m->set_stream_id(3);
+  m->set_stdin(true);
+  m->set_cwd("/srv/app");
+  m->set_user("1000:1000");
   return e;
 }
 
@@ -82,7 +85,18 @@ std::vector<Sample> sample_envelopes() {
   c->set_container_id("c1");
   c->set_oci_config_json(R"({"ociVersion":"1.0.2","process":{"args":["/pause"]}})");
   c->set_rootfs_device("xvdb");
+  c->set_stream_id(5);
+  c->set_stdin(true);
+  c->set_username("www-data");
+  c->set_groupname("www-data");
   add("create container", create);
+
+  Envelope started_event;
+  auto* started = started_event.mutable_event()->mutable_container_started();
+  started->set_container_id("c1");
+  started->set_pid(17);
+  started->set_started_at_unix_ns(1'700'000'000'000'000'000);
+  add("container started event", started_event);
 
   Envelope start = request(4);
   start.mutable_request()->mutable_start_container()->set_container_id("c1");
@@ -101,12 +115,51 @@ std::vector<Sample> sample_envelopes() {
   *wait_reply.mutable_response()->mutable_container_exited() = exited();
   add("wait container reply", wait_reply);
 
+  Envelope del = request(11);
+  del.mutable_request()->mutable_delete_container()->set_container_id("c1");
+  add("delete container", del);
+
+  Envelope list = request(12);
+  list.mutable_request()->mutable_list_containers();
+  add("list containers", list);
+
+  Envelope list_reply = response(12);
+  auto* states = list_reply.mutable_response()->mutable_container_list();
+  auto* running = states->add_containers();
+  running->set_container_id("c2");
+  running->set_status(v1::ContainerState::STATUS_RUNNING);
+  running->set_pid(17);
+  running->set_stream_id(5);
+  running->set_created_at_unix_ns(1'699'999'999'000'000'000);
+  running->set_started_at_unix_ns(1'700'000'000'000'000'000);
+  auto* gone = states->add_containers();
+  gone->set_container_id("c1");
+  gone->set_status(v1::ContainerState::STATUS_EXITED);
+  *gone->mutable_exit() = exited();
+  gone->mutable_exit()->set_exit_code(1);
+  gone->mutable_exit()->set_signal(0);
+  auto* created = states->add_containers();
+  created->set_container_id("c3");
+  created->set_status(v1::ContainerState::STATUS_CREATED);
+  add("container list", list_reply);
+
   add("exec start", exec_start_envelope());
 
   Envelope exec_started = response(7);
   exec_started.mutable_response()->mutable_exec_started()->set_exec_id("exec-1");
   exec_started.mutable_response()->mutable_exec_started()->set_pid(42);
   add("exec started", exec_started);
+
+  Envelope signal_exec = request(13);
+  signal_exec.mutable_request()->mutable_signal_exec()->set_exec_id("exec-1");
+  signal_exec.mutable_request()->mutable_signal_exec()->set_signal(2);
+  add("signal exec", signal_exec);
+
+  Envelope resize = request(14);
+  resize.mutable_request()->mutable_resize_tty()->set_stream_id(3);
+  resize.mutable_request()->mutable_resize_tty()->set_rows(50);
+  resize.mutable_request()->mutable_resize_tty()->set_cols(132);
+  add("resize tty", resize);
 
   Envelope stats = request(8);
   stats.mutable_request()->mutable_stats();
@@ -117,6 +170,11 @@ std::vector<Sample> sample_envelopes() {
   entry->set_container_id("c1");
   entry->set_cpu_usage_ns(123'456'789);
   entry->set_memory_usage_bytes(64ull << 20);
+  auto* zone = stats_reply.mutable_response()->mutable_stats()->mutable_zone();
+  zone->set_memory_total_bytes(512ull << 20);
+  zone->set_memory_available_bytes(300ull << 20);
+  zone->set_cpu_usage_ns(9'876'543'210);
+  zone->set_timestamp_unix_ns(1'700'000'002'000'000'000);
   add("stats reply", stats_reply);
 
   Envelope shutdown = request(9);
@@ -140,6 +198,10 @@ std::vector<Sample> sample_envelopes() {
   exec_exited.mutable_event()->mutable_exec_exited()->set_exec_id("exec-1");
   exec_exited.mutable_event()->mutable_exec_exited()->set_exit_code(3);
   add("exec exited event", exec_exited);
+  Envelope exec_killed;
+  exec_killed.mutable_event()->mutable_exec_exited()->set_exec_id("exec-2");
+  exec_killed.mutable_event()->mutable_exec_exited()->set_signal(9);
+  add("exec killed event", exec_killed);
 
   add("stream data", stream_envelope("hello\n"));
   Envelope stdin_eof;

@@ -122,7 +122,11 @@ TEST_CASE("container creation needs a config and a plain device name", "[idm][va
   c->set_container_id("c1");
   c->set_oci_config_json("{}");
   c->set_rootfs_device("xvdb");
+  c->set_stream_id(5);
   CHECK(validate(e).ok());
+  c->set_stream_id(0);
+  require_invalid(e, "request.create_container.stream_id: zero");
+  c->set_stream_id(5);
   c->set_rootfs_device("/dev/xvdb");
   require_invalid(e, "rootfs_device: characters other than [a-z0-9]");
   c->set_rootfs_device("");
@@ -132,6 +136,128 @@ TEST_CASE("container creation needs a config and a plain device name", "[idm][va
   require_invalid(e, "oci_config_json: empty or too long");
   c->clear_oci_config_json();
   require_invalid(e, "oci_config_json: empty or too long");
+}
+
+TEST_CASE("container user and group names are optional, bounded and printable", "[idm][validate]") {
+  Envelope e;
+  e.set_id(1);
+  auto* c = e.mutable_request()->mutable_create_container();
+  c->set_container_id("c1");
+  c->set_oci_config_json("{}");
+  c->set_rootfs_device("xvdb");
+  c->set_stream_id(5);
+  c->set_username("nobody");
+  c->set_groupname("nogroup");
+  CHECK(validate(e).ok());
+  c->set_username(std::string("line") + '\n' + "break");
+  require_invalid(e, "request.create_container.username: control characters");
+  c->set_username(std::string(kMaxIdBytes + 1, 'u'));
+  require_invalid(e, "request.create_container.username: longer than");
+  c->clear_username();
+  c->set_groupname(std::string("g") + '\x7f');
+  require_invalid(e, "request.create_container.groupname: control characters");
+}
+
+TEST_CASE("exec cwd is C-string safe and user printable", "[idm][validate]") {
+  Envelope e = testing::exec_start_envelope();
+  auto* m = e.mutable_request()->mutable_exec_start();
+  CHECK(validate(e).ok());
+  m->set_cwd(std::string("/a\0b", 4));
+  require_invalid(e, "request.exec_start.cwd");
+  m->set_cwd(std::string(kMaxArgOrEnvBytes + 1, 'd'));
+  require_invalid(e, "request.exec_start.cwd");
+  m->clear_cwd();
+  CHECK(validate(e).ok());
+  m->set_user(std::string("root") + '\t');
+  require_invalid(e, "request.exec_start.user: control characters");
+  m->set_user(std::string(kMaxIdBytes + 1, 'u'));
+  require_invalid(e, "request.exec_start.user: longer than");
+}
+
+TEST_CASE("deleting, exec signals and tty resizes name their target", "[idm][validate]") {
+  Envelope del;
+  del.set_id(1);
+  del.mutable_request()->mutable_delete_container()->set_container_id("../c1");
+  require_invalid(del, "request.delete_container.container_id");
+
+  Envelope sig;
+  sig.set_id(1);
+  auto* s = sig.mutable_request()->mutable_signal_exec();
+  s->set_exec_id("exec-1");
+  s->set_signal(9);
+  CHECK(validate(sig).ok());
+  s->set_signal(0);
+  require_invalid(sig, "request.signal_exec.signal: not a signal number");
+  s->set_signal(65);
+  require_invalid(sig, "request.signal_exec.signal");
+  s->set_signal(9);
+  s->set_exec_id("");
+  require_invalid(sig, "request.signal_exec.exec_id: empty");
+
+  Envelope resize;
+  resize.set_id(1);
+  auto* r = resize.mutable_request()->mutable_resize_tty();
+  r->set_stream_id(3);
+  r->set_rows(0xffff);
+  r->set_cols(0xffff);
+  CHECK(validate(resize).ok());
+  r->set_cols(0x10000);
+  require_invalid(resize, "request.resize_tty: rows or cols above 65535");
+  r->set_cols(80);
+  r->set_rows(0x10000);
+  require_invalid(resize, "request.resize_tty");
+  r->set_rows(24);
+  r->set_stream_id(0);
+  require_invalid(resize, "request.resize_tty.stream_id: zero");
+}
+
+TEST_CASE("container lists are bounded and each state is consistent", "[idm][validate]") {
+  Envelope e;
+  e.set_id(1);
+  auto* list = e.mutable_response()->mutable_container_list();
+  auto* state = list->add_containers();
+  state->set_container_id("c1");
+  state->set_status(v1::ContainerState::STATUS_RUNNING);
+  CHECK(validate(e).ok());
+  SECTION("an unspecified or unknown status") {
+    state->set_status(v1::ContainerState::STATUS_UNSPECIFIED);
+    require_invalid(e, "response.container_list.containers[0].status: unknown");
+    state->set_status(static_cast<v1::ContainerState::Status>(9));
+    require_invalid(e, "response.container_list.containers[0].status: unknown");
+  }
+  SECTION("a bad id") {
+    list->add_containers()->set_container_id("a b");
+    require_invalid(e, "response.container_list.containers[1].container_id");
+  }
+  SECTION("an exit for another container, or out of range") {
+    state->set_status(v1::ContainerState::STATUS_EXITED);
+    state->mutable_exit()->set_container_id("c2");
+    require_invalid(e, "response.container_list.containers[0].exit: for another container");
+    state->mutable_exit()->set_container_id("c1");
+    CHECK(validate(e).ok());
+    state->mutable_exit()->set_exit_code(300);
+    require_invalid(e, "response.container_list.containers[0].exit.exit_code: outside 0..255");
+    state->mutable_exit()->set_exit_code(0);
+    state->mutable_exit()->set_signal(65);
+    require_invalid(e, "response.container_list.containers[0].exit.signal");
+  }
+  SECTION("too many entries") {
+    for (std::size_t i = 0; i < kMaxStatsEntries; ++i) {
+      auto* more = list->add_containers();
+      more->set_container_id("c");
+      more->set_status(v1::ContainerState::STATUS_CREATED);
+    }
+    require_invalid(e, "response.container_list.containers: too many entries");
+  }
+}
+
+TEST_CASE("container started events name a valid container", "[idm][validate]") {
+  Envelope e;
+  e.mutable_event()->mutable_container_started()->set_container_id("c1");
+  e.mutable_event()->mutable_container_started()->set_pid(1);
+  CHECK(validate(e).ok());
+  e.mutable_event()->mutable_container_started()->set_container_id("");
+  require_invalid(e, "event.container_started.container_id: empty");
 }
 
 TEST_CASE("signals are 1..64 and exit codes 0..255", "[idm][validate]") {
