@@ -53,6 +53,14 @@ Result<std::string> as_absolute_path(std::string_view origin, const toml::node& 
   return s;
 }
 
+Result<std::string> as_socket_path(std::string_view origin, const toml::node& node, std::string_view key) {
+  auto v = as_absolute_path(origin, node, key);
+  if (!v.ok()) return v;
+  // sun_path holds 108 bytes including the terminating NUL.
+  if (v->size() > 107) return bad_value(origin, node, key, "is longer than 107 bytes (unix socket limit)");
+  return v;
+}
+
 // Accepts "http://host[:port]" or "https://host[:port]", optionally with a trailing slash.
 bool valid_mirror_url(std::string_view url) {
   std::string_view rest;
@@ -123,17 +131,146 @@ Status parse_registries(Config& config, std::string_view origin, const toml::nod
   return ok_status();
 }
 
+Result<int64_t> as_integer_in(std::string_view origin, const toml::node& node, std::string_view key, int64_t min,
+                              int64_t max) {
+  const auto* i = node.as_integer();
+  if (i == nullptr) return bad_value(origin, node, key, "must be an integer, not " + std::string(type_name(node)));
+  if (i->get() < min || i->get() > max) {
+    return bad_value(origin, node, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                                            ", got " + std::to_string(i->get()));
+  }
+  return i->get();
+}
+
+// [zones]: one setter per key, then the checks that relate keys to each other.
+using ZonesSetter = std::function<Status(ZonesConfig&, std::string_view origin, const toml::node&)>;
+
+constexpr int64_t kMinZoneMemoryMib = 64;
+constexpr int64_t kMaxZoneMemoryMib = 1024 * 1024;  // 1 TiB
+constexpr int64_t kMaxZoneVcpus = 64;
+// Xen keeps 1024 bytes of a PV guest's command line; ours needs some of them.
+constexpr size_t kMaxExtraCmdlineBytes = 512;
+
+ZonesSetter zones_path(std::string ZonesConfig::*field, std::string key) {
+  return [field, key](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
+    auto v = as_absolute_path(o, n, key);
+    if (!v.ok()) return std::move(v).take_error();
+    z.*field = *v;
+    return ok_status();
+  };
+}
+
+template <typename T>
+ZonesSetter zones_integer(T ZonesConfig::*field, std::string key, int64_t min, int64_t max) {
+  return [field, key, min, max](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
+    auto v = as_integer_in(o, n, key, min, max);
+    if (!v.ok()) return std::move(v).take_error();
+    z.*field = static_cast<T>(*v);
+    return ok_status();
+  };
+}
+
+const std::map<std::string, ZonesSetter, std::less<>>& zones_setters() {
+  static const std::map<std::string, ZonesSetter, std::less<>> table = {
+      {"kernel", zones_path(&ZonesConfig::kernel, "zones.kernel")},
+      {"initramfs", zones_path(&ZonesConfig::initramfs, "zones.initramfs")},
+      {"type",
+       [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "zones.type");
+         if (!v.ok()) return std::move(v).take_error();
+         if (*v != "pv" && *v != "pvh") return bad_value(o, n, "zones.type", "must be 'pv' or 'pvh'; got '" + *v + "'");
+         z.type = *v;
+         return ok_status();
+       }},
+      {"memory_mib", zones_integer(&ZonesConfig::memory_mib, "zones.memory_mib", kMinZoneMemoryMib, kMaxZoneMemoryMib)},
+      {"max_memory_mib",
+       zones_integer(&ZonesConfig::max_memory_mib, "zones.max_memory_mib", kMinZoneMemoryMib, kMaxZoneMemoryMib)},
+      {"vcpus", zones_integer(&ZonesConfig::vcpus, "zones.vcpus", 1, kMaxZoneVcpus)},
+      {"max_vcpus", zones_integer(&ZonesConfig::max_vcpus, "zones.max_vcpus", 1, kMaxZoneVcpus)},
+      {"agent_timeout_seconds", zones_integer(&ZonesConfig::agent_timeout_seconds, "zones.agent_timeout_seconds", 1, 3600)},
+      {"extra_cmdline",
+       [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "zones.extra_cmdline");
+         if (!v.ok()) return std::move(v).take_error();
+         if (v->size() > kMaxExtraCmdlineBytes) {
+           return bad_value(o, n, "zones.extra_cmdline", "is longer than " + std::to_string(kMaxExtraCmdlineBytes) + " bytes");
+         }
+         for (char c : *v) {
+           if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+             return bad_value(o, n, "zones.extra_cmdline", "must be one line of printable characters");
+           }
+         }
+         z.extra_cmdline = *v;
+         return ok_status();
+       }},
+      {"agent_log_level",
+       [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "zones.agent_log_level");
+         if (!v.ok()) return std::move(v).take_error();
+         if (!log::parse_level(*v)) {
+           return bad_value(o, n, "zones.agent_log_level", "must be one of debug, info, warn, error; got '" + *v + "'");
+         }
+         z.agent_log_level = *v;
+         return ok_status();
+       }},
+  };
+  return table;
+}
+
+Status check_zones(const ZonesConfig& z, std::string_view origin, const toml::node& node) {
+  if (z.max_memory_mib < z.memory_mib) {
+    return bad_value(origin, node, "zones.max_memory_mib",
+                     "(" + std::to_string(z.max_memory_mib) + ") must be at least zones.memory_mib (" +
+                         std::to_string(z.memory_mib) + ")");
+  }
+  if (z.max_vcpus < z.vcpus) {
+    return bad_value(origin, node, "zones.max_vcpus",
+                     "(" + std::to_string(z.max_vcpus) + ") must be at least zones.vcpus (" + std::to_string(z.vcpus) +
+                         ")");
+  }
+  return ok_status();
+}
+
+Status parse_zones(Config& config, std::string_view origin, const toml::node& node) {
+  const auto* table = node.as_table();
+  if (table == nullptr) return bad_value(origin, node, "zones", "must be a table, not " + std::string(type_name(node)));
+  for (const auto& [key, value] : *table) {
+    auto it = zones_setters().find(key.str());
+    if (it == zones_setters().end()) {
+      std::string known;
+      for (const auto& [name, _] : zones_setters()) known += (known.empty() ? "" : ", ") + name;
+      return Error(ErrorCode::kInvalidArgument, where(origin, value) + ": unknown key 'zones." +
+                                                    std::string(key.str()) + "' (known keys: " + known + ")");
+    }
+    ZONED_TRY(it->second(config.zones, origin, value));
+  }
+  return check_zones(config.zones, origin, node);
+}
+
 using Setter = std::function<Status(Config&, std::string_view origin, const toml::node&)>;
+
+Status check_config(const Config& config, std::string_view origin) {
+  if (config.admin_socket_path == config.socket_path) {
+    return Error(ErrorCode::kInvalidArgument, std::string(origin) + ": admin_socket_path and socket_path must differ (both are '" +
+                                                  config.socket_path + "')");
+  }
+  return ok_status();
+}
 
 const std::map<std::string, Setter, std::less<>>& setters() {
   static const std::map<std::string, Setter, std::less<>> table = {
       {"socket_path",
        [](Config& c, std::string_view o, const toml::node& n) -> Status {
-         auto v = as_absolute_path(o, n, "socket_path");
+         auto v = as_socket_path(o, n, "socket_path");
          if (!v.ok()) return std::move(v).take_error();
-         // sun_path holds 108 bytes including the terminating NUL.
-         if (v->size() > 107) return bad_value(o, n, "socket_path", "is longer than 107 bytes (unix socket limit)");
          c.socket_path = *v;
+         return ok_status();
+       }},
+      {"admin_socket_path",
+       [](Config& c, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_socket_path(o, n, "admin_socket_path");
+         if (!v.ok()) return std::move(v).take_error();
+         c.admin_socket_path = *v;
          return ok_status();
        }},
       {"socket_group",
@@ -188,6 +325,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          return ok_status();
        }},
       {"registries", parse_registries},
+      {"zones", parse_zones},
   };
   return table;
 }
@@ -221,6 +359,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
     }
     ZONED_TRY(it->second(config, origin, node));
   }
+  ZONED_TRY(check_config(config, origin));
   return config;
 }
 
@@ -238,10 +377,12 @@ Status prepare_config_dirs(const Config& config) {
     auto st = fs::prepare_dir(*dir, 0711);
     if (!st.ok()) return std::move(st).take_error().wrap("preparing " + *dir);
   }
-  std::string socket_dir = config.socket_path.substr(0, config.socket_path.rfind('/'));
-  if (socket_dir.empty()) socket_dir = "/";
-  auto st = fs::prepare_dir(socket_dir, 0711);
-  if (!st.ok()) return std::move(st).take_error().wrap("preparing the socket directory");
+  for (const std::string* socket : {&config.socket_path, &config.admin_socket_path}) {
+    std::string socket_dir = socket->substr(0, socket->rfind('/'));
+    if (socket_dir.empty()) socket_dir = "/";
+    auto st = fs::prepare_dir(socket_dir, 0711);
+    if (!st.ok()) return std::move(st).take_error().wrap("preparing the directory of socket " + *socket);
+  }
   return ok_status();
 }
 

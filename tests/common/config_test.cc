@@ -2,6 +2,10 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
 
 #include "support/temp_dir.h"
 
@@ -133,4 +137,110 @@ TEST_CASE("registry hosts: bad entries are refused by name") {
   REQUIRE_FALSE(wrong_type.ok());
   CHECK_THAT(wrong_type.error().message(), ContainsSubstring("must be a boolean, not string"));
   CHECK_FALSE(parse_config("registries = 3\n", "r.toml").ok());
+}
+
+TEST_CASE("admin socket and [zones]: documented defaults") {
+  auto c = parse_config("", "test.toml");
+  REQUIRE(c.ok());
+  CHECK(c->admin_socket_path == "/run/zoned/admin.sock");
+  CHECK(c->zones.kernel == "/usr/share/zoned/vmlinux");
+  CHECK(c->zones.initramfs == "/usr/share/zoned/initramfs.cpio");
+  CHECK(c->zones.type == "pv");
+  CHECK(c->zones.memory_mib == 256);
+  CHECK(c->zones.max_memory_mib == 1024);
+  CHECK(c->zones.vcpus == 1);
+  CHECK(c->zones.max_vcpus == 2);
+  CHECK(c->zones.agent_timeout_seconds == 60);
+  CHECK(c->zones.extra_cmdline.empty());
+  CHECK(c->zones.agent_log_level == "info");
+}
+
+TEST_CASE("admin socket and [zones]: every key is read") {
+  auto c = parse_config(R"(
+admin_socket_path = "/tmp/z/admin.sock"
+[zones]
+kernel = "/opt/z/vmlinuz"
+initramfs = "/opt/z/initrd"
+type = "pvh"
+memory_mib = 512
+max_memory_mib = 2048
+vcpus = 2
+max_vcpus = 4
+agent_timeout_seconds = 300
+extra_cmdline = "console=hvc0 loglevel=7"
+agent_log_level = "debug"
+)",
+                        "z.toml");
+  REQUIRE(c.ok());
+  CHECK(c->admin_socket_path == "/tmp/z/admin.sock");
+  CHECK(c->zones.kernel == "/opt/z/vmlinuz");
+  CHECK(c->zones.initramfs == "/opt/z/initrd");
+  CHECK(c->zones.type == "pvh");
+  CHECK(c->zones.memory_mib == 512);
+  CHECK(c->zones.max_memory_mib == 2048);
+  CHECK(c->zones.vcpus == 2);
+  CHECK(c->zones.max_vcpus == 4);
+  CHECK(c->zones.agent_timeout_seconds == 300);
+  CHECK(c->zones.extra_cmdline == "console=hvc0 loglevel=7");
+  CHECK(c->zones.agent_log_level == "debug");
+}
+
+TEST_CASE("admin socket: same rules as the CRI socket, and a different path") {
+  auto relative = parse_config("admin_socket_path = \"admin.sock\"\n", "c");
+  REQUIRE_FALSE(relative.ok());
+  CHECK_THAT(relative.error().message(), ContainsSubstring("'admin_socket_path' must be an absolute path"));
+  auto long_path = parse_config("admin_socket_path = \"/" + std::string(120, 'a') + "\"\n", "c");
+  REQUIRE_FALSE(long_path.ok());
+  CHECK_THAT(long_path.error().message(), ContainsSubstring("107 bytes"));
+  auto same = parse_config("socket_path = \"/run/x.sock\"\nadmin_socket_path = \"/run/x.sock\"\n", "c");
+  REQUIRE_FALSE(same.ok());
+  CHECK_THAT(same.error().message(), ContainsSubstring("must differ"));
+}
+
+TEST_CASE("[zones]: out-of-range and inconsistent values are refused by name") {
+  struct Bad {
+    std::string toml;
+    std::string message;
+  };
+  std::vector<Bad> cases = {
+      {"[zones]\nmemory_mib = 63\n", "'zones.memory_mib' must be between 64 and"},
+      {"[zones]\nmemory_mib = 2048\n", "'zones.max_memory_mib' (1024) must be at least zones.memory_mib (2048)"},
+      {"[zones]\nmax_memory_mib = 128\nmemory_mib = 256\n", "at least zones.memory_mib"},
+      {"[zones]\nvcpus = 0\n", "'zones.vcpus' must be between 1 and 64"},
+      {"[zones]\nvcpus = 65\n", "'zones.vcpus' must be between 1 and 64"},
+      {"[zones]\nvcpus = 4\n", "'zones.max_vcpus' (2) must be at least zones.vcpus (4)"},
+      {"[zones]\nmax_vcpus = 100\n", "'zones.max_vcpus' must be between 1 and 64"},
+      {"[zones]\nagent_timeout_seconds = 0\n", "'zones.agent_timeout_seconds' must be between 1 and 3600"},
+      {"[zones]\ntype = \"hvm\"\n", "'zones.type' must be 'pv' or 'pvh'"},
+      {"[zones]\nkernel = \"vmlinux\"\n", "'zones.kernel' must be an absolute path"},
+      {"[zones]\ninitramfs = 3\n", "'zones.initramfs' must be a string, not integer"},
+      {"[zones]\nmemory_mib = \"256M\"\n", "'zones.memory_mib' must be an integer, not string"},
+      {"[zones]\nagent_log_level = \"chatty\"\n", "'zones.agent_log_level' must be one of debug"},
+      {"[zones]\nextra_cmdline = \"a\\nb\"\n", "'zones.extra_cmdline' must be one line"},
+      {"[zones]\nextra_cmdline = \"" + std::string(600, 'x') + "\"\n", "longer than 512 bytes"},
+      {"[zones]\nmemroy_mib = 256\n", "unknown key 'zones.memroy_mib'"},
+      {"zones = 3\n", "'zones' must be a table"},
+  };
+  for (const auto& bad : cases) {
+    CAPTURE(bad.toml);
+    auto c = parse_config(bad.toml, "z.toml");
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code() == ErrorCode::kInvalidArgument);
+    CHECK_THAT(c.error().message(), ContainsSubstring(bad.message) && ContainsSubstring("z.toml"));
+  }
+  // The limits themselves are fine.
+  CHECK(parse_config("[zones]\nmemory_mib = 64\nvcpus = 64\nmax_vcpus = 64\n", "z.toml").ok());
+}
+
+TEST_CASE("prepare_config_dirs creates the admin socket's directory") {
+  zoned::testing::TempDir tmp;
+  zoned::Config config;
+  config.state_dir = tmp.file("state");
+  config.data_dir = tmp.file("data");
+  config.socket_path = tmp.file("run/zoned.sock");
+  config.admin_socket_path = tmp.file("admin-run/deep/admin.sock");
+  REQUIRE(zoned::prepare_config_dirs(config).ok());
+  struct stat st {};
+  CHECK(::stat(tmp.file("admin-run/deep").c_str(), &st) == 0);
+  CHECK(S_ISDIR(st.st_mode));
 }

@@ -1,6 +1,7 @@
 // The daemon's configuration file (TOML). Every key is documented in deploy/config.example.toml.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,9 +19,26 @@ struct RegistryHostConfig {
   bool insecure_skip_verify = false;  // HTTPS without certificate verification
 };
 
+// [zones]: how zones (the Xen domains that run pods) are built. Checked when the config is
+// parsed: memory_mib >= 64, max_memory_mib >= memory_mib, 1 <= vcpus <= max_vcpus <= 64.
+struct ZonesConfig {
+  std::string kernel = "/usr/share/zoned/vmlinux";         // the zone kernel (absolute path)
+  std::string initramfs = "/usr/share/zoned/initramfs.cpio";  // the zone initramfs with the agent
+  std::string type = "pv";                                 // "pv" or "pvh": default domain type
+  uint64_t memory_mib = 256;                               // default memory at boot
+  uint64_t max_memory_mib = 1024;                          // the most a zone may ever be given
+  uint32_t vcpus = 1;                                      // default vCPUs at boot
+  uint32_t max_vcpus = 2;                                  // the most a zone may ask for
+  int agent_timeout_seconds = 60;                          // domain created -> agent said hello
+  std::string extra_cmdline;                               // appended to the zone kernel's command line
+  std::string agent_log_level = "info";                    // debug, info, warn or error
+};
+
 struct Config {
   // Unix socket kubelet and crictl connect to (created with mode 0660).
   std::string socket_path = "/run/zoned/zoned.sock";
+  // Unix socket of the admin API (zonectl), created with mode 0600: root only.
+  std::string admin_socket_path = "/run/zoned/admin.sock";
   // Group that owns the socket; empty keeps the daemon's group.
   std::string socket_group;
   // Small persistent state: zone records, the image database.
@@ -32,6 +50,7 @@ struct Config {
   // How long shutdown waits for in-flight RPCs before cancelling them.
   int shutdown_timeout_seconds = 10;
   std::map<std::string, RegistryHostConfig> registries;
+  ZonesConfig zones;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/zoned/config.toml";
