@@ -15,7 +15,6 @@ namespace zoned::cri {
 namespace {
 // Kubelet's own client allows 16 MiB messages (ListContainers on a busy node can be large).
 constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
-constexpr mode_t kSocketMode = 0660;
 }  // namespace
 
 Server::Server(std::vector<grpc::Service*> services) : services_(std::move(services)) {}
@@ -33,9 +32,10 @@ zoned::Status Server::start(const ServerOptions& options) {
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   for (grpc::Service* service : services_) builder.RegisterService(service);
 
-  // The socket is created inside BuildAndStart: a umask makes it 0660 from its first moment,
-  // so there is no window in which others could connect.
-  mode_t old_mask = ::umask(0117);
+  // The socket is created inside BuildAndStart: a umask makes it socket_mode from its first
+  // moment, so there is no window in which others could connect. (The umask is process-wide:
+  // start servers before other threads create files.)
+  mode_t old_mask = ::umask(static_cast<mode_t>(~options.socket_mode & 0777));
   server_ = builder.BuildAndStart();
   ::umask(old_mask);
   if (!server_) {
@@ -43,12 +43,12 @@ zoned::Status Server::start(const ServerOptions& options) {
                  "cannot listen on unix:" + options.socket_path + " (gRPC BuildAndStart failed; see the log above)");
   }
   socket_path_ = options.socket_path;
-  auto perms = set_socket_permissions(socket_path_, kSocketMode, options.socket_group);
+  auto perms = set_socket_permissions(socket_path_, options.socket_mode, options.socket_group);
   if (!perms.ok()) {
     shutdown(std::chrono::seconds(0));
     return std::move(perms).take_error().wrap("setting permissions of " + options.socket_path);
   }
-  log::info("serving CRI", {{"socket", socket_path_}});
+  log::info("serving " + options.name, {{"socket", socket_path_}});
   return ok_status();
 }
 

@@ -1,7 +1,8 @@
-// The CRI gRPC server on a unix socket.
+// A gRPC server on a unix socket: the CRI server, and the admin API's (admin/).
 #pragma once
 
 #include <grpcpp/server.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <memory>
@@ -15,6 +16,8 @@ namespace zoned::cri {
 struct ServerOptions {
   std::string socket_path;
   std::string socket_group;  // empty: keep the daemon's group
+  mode_t socket_mode = 0660;  // the admin socket uses 0600
+  std::string name = "CRI";   // what is served, for the log
 };
 
 class Server {
@@ -23,7 +26,7 @@ class Server {
   explicit Server(std::vector<grpc::Service*> services);
   ~Server();
 
-  // Claims the socket path (stale sockets removed), listens with mode 0660, starts serving.
+  // Claims the socket path (stale sockets removed), listens with socket_mode, starts serving.
   Status start(const ServerOptions& options);
   // Stops accepting calls, waits up to `grace` for running ones, then cancels them.
   void shutdown(std::chrono::seconds grace);
