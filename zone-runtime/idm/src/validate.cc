@@ -109,7 +109,8 @@ Status check_container_state(std::string_view field, const v1::ContainerState& m
     return invalid(std::string(field) + ".status", "unknown");
   }
   if (m.status() == v1::ContainerState::STATUS_EXITED) {
-    if (m.exit().container_id() != m.container_id()) return invalid(std::string(field) + ".exit", "for another container");
+    if (m.exit().container_id() != m.container_id())
+      return invalid(std::string(field) + ".exit", "for another container");
     return check_exit(std::string(field) + ".exit", m.exit().exit_code(), m.exit().signal());
   }
   return ok_status();

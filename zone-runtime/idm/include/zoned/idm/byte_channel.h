@@ -4,7 +4,10 @@
 //
 // Non-blocking by contract: read_some / write_some never wait. To wait, poll poll_fd() for
 // readability (it signals "the peer did something": data arrived, space was freed, or it
-// closed), then call ack_wakeup() before retrying.
+// closed), then call ack_wakeup() before retrying. Only call ack_wakeup() after poll reported
+// the fd readable: on a vchan it blocks otherwise. A wakeup may be edge-like (a vchan's event
+// channel fires once per notification): bytes left unread after a wakeup do not make the fd
+// readable again, so a reader that stops early must come back without waiting.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +21,8 @@ class ByteChannel {
  public:
   virtual ~ByteChannel() = default;
 
-  // A file descriptor to poll for POLLIN; valid until the channel is destroyed.
+  // A file descriptor to poll for POLLIN (only POLLIN: a vchan's fd always polls writable);
+  // valid until the channel is destroyed.
   virtual int poll_fd() const = 0;
   // Consumes the notification that made poll_fd() readable.
   virtual Status ack_wakeup() = 0;
