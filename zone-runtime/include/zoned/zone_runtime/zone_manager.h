@@ -95,6 +95,8 @@ struct ContainerRecord {
   std::string reason;        // "Completed", "Error", "ZoneStopped", ...
   std::string message;
   std::string log_path;
+  uint32_t stream_id = 0;    // of its stdio on the zone's IDM channel
+  std::string vdev;          // the zone disk holding its image
 };
 
 struct ExecRequest {
