@@ -133,13 +133,11 @@ Result<Json> build_linux(const ContainerSpecInput& input, const std::vector<std:
   if (!input.cgroups_path.empty()) linux["cgroupsPath"] = input.cgroups_path;
   if (input.privileged) return linux;  // no seccomp for privileged containers, whatever was asked
   switch (input.seccomp) {
-    case SeccompMode::kUnconfined:
-      break;
-    case SeccompMode::kRuntimeDefault:
-      linux["seccomp"] = default_seccomp_profile(caps);
-      break;
+    case SeccompMode::kUnconfined: break;
+    case SeccompMode::kRuntimeDefault: linux["seccomp"] = default_seccomp_profile(caps); break;
     case SeccompMode::kLocalhost: {
-      if (input.seccomp_localhost_json.empty()) return invalid("seccomp_localhost_json", "empty for a Localhost profile");
+      if (input.seccomp_localhost_json.empty())
+        return invalid("seccomp_localhost_json", "empty for a Localhost profile");
       auto profile = parse_seccomp_profile(input.seccomp_localhost_json);
       if (!profile.ok()) return std::move(profile).take_error();
       linux["seccomp"] = std::move(*profile);

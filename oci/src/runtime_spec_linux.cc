@@ -48,8 +48,7 @@ std::string dotted(std::string_view name) {
 
 bool is_namespaced_sysctl(const std::string& name) {
   auto starts = [&](std::string_view p) { return name.rfind(p, 0) == 0; };
-  return starts("net.") || starts("kernel.shm") || starts("kernel.msg") || name == "kernel.sem" ||
-         starts("fs.mqueue.");
+  return starts("net.") || starts("kernel.shm") || starts("kernel.msg") || name == "kernel.sem" || starts("fs.mqueue.");
 }
 
 }  // namespace
@@ -63,7 +62,8 @@ Status validate_pod_sysctl(std::string_view name, std::string_view value) {
                                   " is not namespaced (allowed: net.*, kernel.shm*, kernel.msg*, kernel.sem, "
                                   "fs.mqueue.*)");
   }
-  if (value.empty() || value.size() > kMaxValue || value.find_first_of(std::string_view("\n\0", 2)) != std::string_view::npos) {
+  if (value.empty() || value.size() > kMaxValue ||
+      value.find_first_of(std::string_view("\n\0", 2)) != std::string_view::npos) {
     return invalid("sysctls", "the value of " + quote_value(name) + " must be one line of 1..4096 bytes");
   }
   return ok_status();
@@ -78,15 +78,15 @@ namespace {
 
 Status check_range(int64_t v, int64_t lo, int64_t hi, std::string_view field) {
   if (v < lo || v > hi) {
-    return invalid(field, std::to_string(v) + " is out of range (" + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+    return invalid(field,
+                   std::to_string(v) + " is out of range (" + std::to_string(lo) + ".." + std::to_string(hi) + ")");
   }
   return ok_status();
 }
 
 Status check_cpuset(std::string_view set, std::string_view field) {
-  bool ok = set.size() <= 1024 && std::all_of(set.begin(), set.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == ',' || c == '-';
-  });
+  bool ok = set.size() <= 1024 &&
+            std::all_of(set.begin(), set.end(), [](char c) { return (c >= '0' && c <= '9') || c == ',' || c == '-'; });
   return ok ? ok_status() : invalid(field, "invalid cpuset " + quote_value(set));
 }
 
@@ -171,13 +171,15 @@ Status check_cgroups_path(std::string_view path) {
   if (path.empty()) return ok_status();
   ZONED_TRY(check_absolute_path(path, "cgroups_path"));
   if (path.size() > 1024) return invalid("cgroups_path", "longer than 1024 bytes");
-  if (path.find(':') != std::string_view::npos) return invalid("cgroups_path", "systemd-style paths are not used in zones");
+  if (path.find(':') != std::string_view::npos)
+    return invalid("cgroups_path", "systemd-style paths are not used in zones");
   return ok_status();
 }
 
 Status check_annotations(const std::map<std::string, std::string>& annotations) {
   for (const auto& [key, value] : annotations) {
-    if (key.empty() || key.size() > 1024 || has_nul(key)) return invalid("annotations", "invalid key " + quote_value(key));
+    if (key.empty() || key.size() > 1024 || has_nul(key))
+      return invalid("annotations", "invalid key " + quote_value(key));
     if (has_nul(value)) return invalid("annotations", "the value of " + quote_value(key) + " contains a NUL byte");
   }
   return ok_status();

@@ -24,8 +24,8 @@ std::vector<Mount> default_mounts() {
 // containerd's oci.populateDefaultUnixSpec lists (also crun's `crun spec`).
 const std::vector<std::string>& default_masked_paths() {
   static const std::vector<std::string> kPaths = {
-      "/proc/acpi",        "/proc/asound",     "/proc/kcore",       "/proc/keys",   "/proc/latency_stats",
-      "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"};
+      "/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys",    "/proc/latency_stats",
+      "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"};
   return kPaths;
 }
 

@@ -60,7 +60,8 @@ Result<uint32_t> parse_id(std::string_view s, std::string_view field) {
 }
 
 Result<uint32_t> check_id(int64_t v, std::string_view field) {
-  if (v < 0 || v > kMaxId) return invalid(field, std::to_string(v) + " is out of range (0.." + std::to_string(kMaxId) + ")");
+  if (v < 0 || v > kMaxId)
+    return invalid(field, std::to_string(v) + " is out of range (0.." + std::to_string(kMaxId) + ")");
   return static_cast<uint32_t>(v);
 }
 
@@ -145,7 +146,8 @@ Result<std::optional<UserSpec>> user_from_image(const std::string& user) {
 
 Status check_env_name(std::string_view name, std::string_view field) {
   if (name.empty()) return invalid(field, "empty variable name");
-  if (name.find('=') != std::string_view::npos) return invalid(field, "variable name " + quote_value(name) + " contains '='");
+  if (name.find('=') != std::string_view::npos)
+    return invalid(field, "variable name " + quote_value(name) + " contains '='");
   if (has_nul(name)) return invalid(field, "variable name contains a NUL byte");
   return ok_status();
 }
@@ -241,9 +243,9 @@ Result<ResolvedUser> resolve_user(const ImageConfig& image, const ContainerSpecI
 
 Result<Json> build_rlimits(const std::vector<Rlimit>& rlimits) {
   static const std::vector<std::string_view> kKnown = {
-      "RLIMIT_AS",     "RLIMIT_CORE",   "RLIMIT_CPU",    "RLIMIT_DATA",   "RLIMIT_FSIZE",  "RLIMIT_LOCKS",
-      "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",  "RLIMIT_RSS",
-      "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
+      "RLIMIT_AS",      "RLIMIT_CORE",     "RLIMIT_CPU",        "RLIMIT_DATA",   "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+      "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",       "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_RSS",
+      "RLIMIT_RTPRIO",  "RLIMIT_RTTIME",   "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
   Json out = Json::array();
   std::vector<std::string_view> seen;
   for (const Rlimit& r : rlimits) {

@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <nlohmann/json.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "zoned/common/process.h"
@@ -30,8 +30,8 @@ class SpecChecker {
  public:
   std::vector<std::string> check(const Json& doc) {
     if (!doc.is_object()) return {"document is not an object"};
-    static const std::set<std::string> kTop = {"ociVersion", "process", "root", "hostname", "mounts",
-                                               "hooks",      "annotations", "linux"};
+    static const std::set<std::string> kTop = {"ociVersion", "process", "root",        "hostname",
+                                               "mounts",     "hooks",   "annotations", "linux"};
     for (const auto& [k, v] : doc.items()) {
       if (kTop.count(k) == 0) fail(k, "unknown top-level field");
     }
@@ -120,7 +120,8 @@ class SpecChecker {
     if (p.contains("args") && p["args"].empty()) fail("process.args", "empty");
     strings_at(p, "env", false);
     for (const auto& e : p.value("env", Json::array())) {
-      if (e.is_string() && e.get<std::string>().find('=') == std::string::npos) fail("process.env", "entry without '='");
+      if (e.is_string() && e.get<std::string>().find('=') == std::string::npos)
+        fail("process.env", "entry without '='");
     }
     absolute_at(p, "cwd", true);
     if (object_at(p, "capabilities", false)) {
@@ -187,7 +188,8 @@ class SpecChecker {
       string_at(r["cpu"], "cpus", false);
       string_at(r["cpu"], "mems", false);
     }
-    if (object_at(r, "memory", false) && !r["memory"]["limit"].is_number_integer()) fail("memory.limit", "not an integer");
+    if (object_at(r, "memory", false) && !r["memory"]["limit"].is_number_integer())
+      fail("memory.limit", "not an integer");
     if (object_at(r, "pids", false) && !r["pids"]["limit"].is_number_integer()) fail("pids.limit", "not an integer");
     if (object_at(r, "unified", false)) {
       for (const auto& [k, v] : r["unified"].items()) {
@@ -214,7 +216,8 @@ class SpecChecker {
         uint_at(a, "index", true);
         uint_at(a, "value", true);
         uint_at(a, "valueTwo", false);
-        if (string_at(a, "op", true) && a["op"].get<std::string>().rfind("SCMP_CMP_", 0) != 0) fail("op", "not SCMP_CMP_*");
+        if (string_at(a, "op", true) && a["op"].get<std::string>().rfind("SCMP_CMP_", 0) != 0)
+          fail("op", "not SCMP_CMP_*");
       }
     }
   }
@@ -329,8 +332,9 @@ TEST_CASE("runtime spec: a busybox image with defaults gives the spec crun expec
 
   const Json& p = d["process"];
   CHECK(strings(p["args"]) == std::vector<std::string>{"sh"});
-  CHECK(strings(p["env"]) == std::vector<std::string>{
-                                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=pod-a"});
+  CHECK(
+      strings(p["env"]) ==
+      std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=pod-a"});
   CHECK(p["cwd"] == "/");
   CHECK(p["terminal"] == false);
   CHECK(p["user"] == Json({{"uid", 0}, {"gid", 0}, {"additionalGids", {0}}}));
@@ -345,8 +349,8 @@ TEST_CASE("runtime spec: a busybox image with defaults gives the spec crun expec
   CHECK(oci::default_capabilities().size() == 14);
 
   // The same seven mounts as `crun spec` (crun 1.8.1), with containerd's options.
-  CHECK(mount_destinations(d) == std::vector<std::string>{"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue",
-                                                          "/sys", "/sys/fs/cgroup"});
+  CHECK(mount_destinations(d) ==
+        std::vector<std::string>{"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"});
   CHECK((*mount_at(d, "/proc"))["type"] == "proc");
   CHECK((*mount_at(d, "/dev"))["type"] == "tmpfs");
   CHECK((*mount_at(d, "/dev/pts"))["type"] == "devpts");
@@ -360,10 +364,10 @@ TEST_CASE("runtime spec: a busybox image with defaults gives the spec crun expec
   CHECK(namespaces(d) == std::vector<std::string>{"pid", "mount", "cgroup"});
   CHECK(l["cgroupsPath"] == "/zoned/c0ffee");
   CHECK(l["resources"] == Json({{"devices", {{{"allow", false}, {"access", "rwm"}}}}}));
-  CHECK(strings(l["maskedPaths"]) ==
-        std::vector<std::string>{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-                                 "/proc/scsi"});
+  CHECK(strings(l["maskedPaths"]) == std::vector<std::string>{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                                                              "/proc/latency_stats", "/proc/timer_list",
+                                                              "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                                                              "/proc/scsi"});
   CHECK(strings(l["readonlyPaths"]) ==
         std::vector<std::string>{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
   CHECK(l["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO");
@@ -725,8 +729,7 @@ TEST_CASE("runtime spec: extra mounts replace defaults, sort parents first, bind
 TEST_CASE("runtime spec: a /dev mount of our own drops every default mount under /dev") {
   auto in = defaults();
   in.extra_mounts = {{"/dev", "tmpfs", "tmpfs", {"mode=755"}}};
-  CHECK(mount_destinations(generate_doc(in)) ==
-        std::vector<std::string>{"/proc", "/sys", "/sys/fs/cgroup", "/dev"});
+  CHECK(mount_destinations(generate_doc(in)) == std::vector<std::string>{"/proc", "/sys", "/sys/fs/cgroup", "/dev"});
 }
 
 TEST_CASE("runtime spec: bad mounts are InvalidArgument naming the mount") {
@@ -792,8 +795,14 @@ TEST_CASE("runtime spec: out-of-range resources are InvalidArgument naming the f
       {[](auto& r) { r.pids_limit = -2; }, "resources.pids_limit"},
       {[](auto& r) { r.oom_score_adj = 1001; }, "resources.oom_score_adj: 1001 is out of range (-1000..1000)"},
       {[](auto& r) { r.cpuset_cpus = "0-1;rm"; }, "resources.cpuset_cpus: invalid cpuset"},
-      {[](auto& r) { r.unified = {{"../memory.max", "1"}}; }, "resources.unified: invalid cgroup file name"},
-      {[](auto& r) { r.unified = {{"memory.max", "1\nmemory.high 2"}}; }, "resources.unified: the value of memory.max"},
+      {[](auto& r) {
+         r.unified = {{"../memory.max", "1"}};
+       },
+       "resources.unified: invalid cgroup file name"},
+      {[](auto& r) {
+         r.unified = {{"memory.max", "1\nmemory.high 2"}};
+       },
+       "resources.unified: the value of memory.max"},
   };
   for (const auto& c : cases) {
     auto in = defaults();
@@ -805,9 +814,8 @@ TEST_CASE("runtime spec: out-of-range resources are InvalidArgument naming the f
 TEST_CASE("runtime spec: rlimits only when given, checked") {
   auto in = defaults();
   in.rlimits = {{"RLIMIT_NOFILE", 1024, 4096}, {"RLIMIT_NPROC", 100, 100}};
-  CHECK(generate_doc(in)["process"]["rlimits"] ==
-        Json({{{"type", "RLIMIT_NOFILE"}, {"hard", 4096}, {"soft", 1024}},
-              {{"type", "RLIMIT_NPROC"}, {"hard", 100}, {"soft", 100}}}));
+  CHECK(generate_doc(in)["process"]["rlimits"] == Json({{{"type", "RLIMIT_NOFILE"}, {"hard", 4096}, {"soft", 1024}},
+                                                        {{"type", "RLIMIT_NPROC"}, {"hard", 100}, {"soft", 100}}}));
   in.rlimits = {{"RLIMIT_FOO", 1, 1}};
   require_invalid(in, "rlimits: unknown type \"RLIMIT_FOO\"");
   in.rlimits = {{"RLIMIT_NOFILE", 2, 1}};
@@ -834,7 +842,8 @@ TEST_CASE("runtime spec: namespaced sysctls are returned for the zone, never put
 }
 
 TEST_CASE("runtime spec: other sysctls are refused with a clear message") {
-  for (const char* name : {"kernel.hostname", "vm.swappiness", "kernel.domainname", "fs.file-max", "kernel.sem_next_id"}) {
+  for (const char* name :
+       {"kernel.hostname", "vm.swappiness", "kernel.domainname", "fs.file-max", "kernel.sem_next_id"}) {
     auto s = oci::validate_pod_sysctl(name, "1");
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().code() == ErrorCode::kInvalidArgument);
@@ -865,9 +874,9 @@ TEST_CASE("runtime spec: the RuntimeDefault seccomp profile") {
     INFO(s);
     CHECK(allowed.count(s) == 1);
   }
-  for (const char* s : {"mount", "umount2", "unshare", "setns", "reboot", "kexec_load", "init_module", "bpf",
-                        "perf_event_open", "add_key", "keyctl", "userfaultfd", "clock_settime", "swapon",
-                        "open_by_handle_at", "clone"}) {
+  for (const char* s :
+       {"mount", "umount2", "unshare", "setns", "reboot", "kexec_load", "init_module", "bpf", "perf_event_open",
+        "add_key", "keyctl", "userfaultfd", "clock_settime", "swapon", "open_by_handle_at", "clone"}) {
     INFO(s);
     CHECK(allowed.count(s) == 0);
   }
@@ -891,8 +900,8 @@ TEST_CASE("runtime spec: the RuntimeDefault profile opens syscalls for capabilit
   in.drop_capabilities = {"SYS_CHROOT"};
   Json profile = generate_doc(in)["linux"]["seccomp"];
   auto allowed = allowed_syscalls(profile);
-  for (const char* s : {"mount", "unshare", "setns", "clone", "clone3", "process_vm_readv", "clock_settime",
-                        "open_by_handle_at"}) {
+  for (const char* s :
+       {"mount", "unshare", "setns", "clone", "clone3", "process_vm_readv", "clock_settime", "open_by_handle_at"}) {
     INFO(s);
     CHECK(allowed.count(s) == 1);
   }

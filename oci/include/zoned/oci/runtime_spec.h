@@ -41,7 +41,7 @@ struct ContainerSpecInput {
   std::vector<std::string> command;  // CRI command: replaces the image entrypoint (the image cmd is then dropped)
   std::vector<std::string> args;     // CRI args: replace the image cmd
   std::vector<std::pair<std::string, std::string>> env;  // over the image env (same key: ours wins), order kept
-  std::string working_dir;                                // empty: the image's, else "/"
+  std::string working_dir;                               // empty: the image's, else "/"
 
   std::optional<int64_t> run_as_user;
   std::optional<int64_t> run_as_group;  // needs run_as_user or run_as_username
@@ -61,15 +61,15 @@ struct ContainerSpecInput {
   std::string apparmor_profile;        // ignored with a warning: zones have no AppArmor
 
   bool tty = false;
-  bool stdin = false;  // not part of config.json (the agent's stdio wiring); kept for callers' convenience
+  bool stdin = false;    // not part of config.json (the agent's stdio wiring); kept for callers' convenience
   std::string hostname;  // the pod's: only the HOSTNAME variable (the zone's UTS namespace has it)
   bool share_pid_namespace = false;
   std::vector<Mount> extra_mounts;  // replace default mounts with the same destination (and all of /dev/* for /dev)
 
   struct Resources {
-    int64_t cpu_period = 0;  // 0: unset; else 1000..1000000 (us)
-    int64_t cpu_quota = 0;   // 0: unset; -1: unlimited; else >= 1000 (us)
-    int64_t cpu_shares = 0;  // 0: unset; else 2..262144 (crun converts to cpu.weight)
+    int64_t cpu_period = 0;          // 0: unset; else 1000..1000000 (us)
+    int64_t cpu_quota = 0;           // 0: unset; -1: unlimited; else >= 1000 (us)
+    int64_t cpu_shares = 0;          // 0: unset; else 2..262144 (crun converts to cpu.weight)
     int64_t memory_limit_bytes = 0;  // 0: unset
     int64_t pids_limit = 0;          // 0: unset; -1: unlimited
     int64_t oom_score_adj = 0;       // -1000..1000, always set
@@ -98,7 +98,7 @@ struct GeneratedSpec {
   // container's /etc/passwd when the uid is listed there (else it stays 0), as containerd does.
   bool gid_from_passwd = false;
   std::vector<std::pair<std::string, std::string>> zone_sysctls;  // validated pod sysctls
-  std::vector<std::string> warnings;  // things accepted but not applied (AppArmor, ...)
+  std::vector<std::string> warnings;                              // things accepted but not applied (AppArmor, ...)
 };
 
 // Builds config.json for one container. Bad input of any kind is InvalidArgument naming the
