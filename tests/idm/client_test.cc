@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agent_peer.h"
+#include "silent_channel.h"
 #include "zoned/idm/socket_channel.h"
 
 namespace zoned::idm {
@@ -184,6 +185,19 @@ TEST_CASE("client: no Hello in time is kDeadlineExceeded; a peer that leaves fir
     REQUIRE_FALSE(client.ok());
     CHECK(client.error().code() == ErrorCode::kUnavailable);
   }
+}
+
+TEST_CASE("client: a Hello already in the channel, with no wakeup for it, is found at once", "[idm][client]") {
+  Envelope hello;
+  hello.set_id(1);
+  hello.mutable_request()->mutable_hello()->set_protocol_version(1);
+  auto frame = encode_frame(hello);
+  REQUIRE(frame.ok());
+  Recorder recorder;
+  const auto start = std::chrono::steady_clock::now();
+  auto client = Client::connect(std::make_unique<testing::SilentChannel>(*frame), recorder.handlers(), {}, 2s);
+  REQUIRE(client.ok());
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
 }
 
 TEST_CASE("client: envelopes the agent sent right after its Hello are delivered", "[idm][client]") {

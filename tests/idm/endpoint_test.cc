@@ -15,6 +15,7 @@
 
 #include "agent_peer.h"
 #include "sample_messages.h"
+#include "silent_channel.h"
 #include "zoned/idm/socket_channel.h"
 
 namespace zoned::idm {
@@ -298,6 +299,16 @@ TEST_CASE("endpoint: poll_fd wakes the reader when a frame arrives", "[idm][endp
   REQUIRE(got.ok());
   REQUIRE(got->size() == 1);
   CHECK(got->front().stream().data() == "wake up");
+}
+
+TEST_CASE("endpoint: a fresh endpoint reads before waiting for a wakeup", "[idm][endpoint]") {
+  Endpoint endpoint(std::make_unique<testing::SilentChannel>(frame_of(testing::stream_envelope("already here"))));
+  REQUIRE(endpoint.input_pending());
+  auto got = endpoint.pump();
+  REQUIRE(got.ok());
+  REQUIRE(got->size() == 1);
+  CHECK(got->front().stream().data() == "already here");
+  CHECK_FALSE(endpoint.input_pending());
 }
 
 }  // namespace

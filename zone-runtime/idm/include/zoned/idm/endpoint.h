@@ -64,7 +64,9 @@ class Endpoint {
   Result<std::vector<Envelope>> pump();
 
   // True when pump() has more to give without a wakeup: it stopped at max_read_per_pump, or
-  // it has a close to report.
+  // it has a close to report. Also true before the first pump(): bytes may already be waiting
+  // on a fresh channel (a vchan's ring is written before the client connects, and nothing
+  // notifies the client about them).
   bool input_pending() const { return input_pending_; }
 
   // Poll for POLLIN; after it is readable, ack_wakeup() before pump() (see byte_channel.h).
@@ -88,7 +90,7 @@ class Endpoint {
   std::size_t front_written_ = 0;     // bytes of outbound_.front() already written
   std::size_t outbound_bytes_ = 0;
   std::vector<char> read_buffer_;
-  bool input_pending_ = false;
+  bool input_pending_ = true;     // a fresh channel may hold bytes nobody was notified about
   std::optional<Error> closed_;   // the peer closed; reported by the next pump()
   std::optional<Error> failure_;  // dead for good
 };
