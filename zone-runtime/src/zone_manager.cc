@@ -85,6 +85,8 @@ Status ZoneManagerImpl::init() {
 }
 
 ZoneManagerImpl::~ZoneManagerImpl() {
+  // The hypervisor outlives us: it must not call into a destroyed manager.
+  hypervisor_.set_domain_change_callback({});
   {
     std::lock_guard lock(monitor_mu_);
     stopping_ = true;
