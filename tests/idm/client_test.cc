@@ -373,6 +373,42 @@ TEST_CASE("client: close() cancels pending calls, does not call on_closed, and i
   CHECK(eof.error().code() == ErrorCode::kUnavailable);
 }
 
+TEST_CASE("client: handlers cannot deadlock on their own thread", "[idm][client]") {
+  auto [channel, agent] = channels();
+  REQUIRE(agent->hello());
+  std::promise<Status> from_handler;
+  std::promise<void> closed_in_handler;
+  Client* self = nullptr;
+  std::atomic<int> on_closed = 0;
+  Client::Handlers handlers;
+  handlers.on_event = [&](const v1::Event& e) {
+    if (e.container_exited().container_id() == "call") {
+      auto r = self->call(ping(1), 5s);
+      from_handler.set_value(r.ok() ? ok_status() : Status(r.error()));
+    } else {
+      self->close();
+      closed_in_handler.set_value();
+    }
+  };
+  handlers.on_closed = [&](const Error&) { ++on_closed; };
+  auto client = Client::connect(std::move(channel), handlers, {}, 2s);
+  REQUIRE(client.ok());
+  self = client->get();
+  REQUIRE(agent->receive().ok());
+  REQUIRE(agent->send(testing::exited_event("call", 0)));
+  auto status = from_handler.get_future();
+  REQUIRE(status.wait_for(2s) == std::future_status::ready);
+  auto result = status.get();
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().code() == ErrorCode::kFailedPrecondition);
+
+  REQUIRE(agent->send(testing::exited_event("close", 0)));
+  REQUIRE(closed_in_handler.get_future().wait_for(2s) == std::future_status::ready);
+  CHECK_FALSE((*client)->alive());
+  client->reset();  // joins the stopped thread
+  CHECK(on_closed == 0);
+}
+
 TEST_CASE("client: events and stream data are delivered in arrival order", "[idm][client]") {
   Recorder recorder;
   auto c = connected(recorder);

@@ -134,11 +134,20 @@ Client::Client(std::unique_ptr<Endpoint> endpoint, Handlers handlers, UniqueFd w
       endpoint_(std::move(endpoint)) {}
 
 Client::~Client() {
-  if (io_thread_.joinable() && io_thread_.get_id() == std::this_thread::get_id()) {
+  bool from_handler = false;
+  {
+    std::lock_guard lock(mu_);
+    from_handler = on_io_thread();
+  }
+  if (from_handler) {
     log::error("idm: a Client was destroyed by its own handler; aborting");
     std::abort();
   }
   close();
+}
+
+bool Client::on_io_thread() const {
+  return io_thread_id_ == std::this_thread::get_id();
 }
 
 bool Client::alive() const {
@@ -168,6 +177,7 @@ Status Client::queue(std::unique_lock<std::mutex>& lock, const Envelope& envelop
       return ok_status();
     }
     if (sent.error().code() != ErrorCode::kResourceExhausted) return sent;
+    if (on_io_thread()) return sent;  // only this thread could make room
     if (Clock::now() >= deadline) {
       return Error(ErrorCode::kDeadlineExceeded, "idm: no room to send to the zone agent in time (" +
                                                      std::to_string(endpoint_->outbound_bytes()) + " bytes queued)");
@@ -180,6 +190,9 @@ Result<v1::Response> Client::call(const v1::Request& request, milliseconds timeo
   const auto deadline = Clock::now() + timeout;
   std::unique_lock lock(mu_);
   ZONED_TRY(usable());
+  if (on_io_thread()) {
+    return Error(ErrorCode::kFailedPrecondition, "idm: call() from a Client handler would wait for itself");
+  }
   Envelope envelope;
   envelope.set_id(next_id_++);
   *envelope.mutable_request() = request;
@@ -207,8 +220,10 @@ Status Client::send_stream(const v1::StreamData& data, milliseconds timeout) {
 }
 
 void Client::close() {
+  bool from_handler = false;
   {
     std::lock_guard lock(mu_);
+    from_handler = on_io_thread();
     closing_ = true;
     for (auto& [id, call] : pending_) {
       call->result = Error(ErrorCode::kCancelled, "idm: the connection to the zone agent was closed");
@@ -218,7 +233,7 @@ void Client::close() {
     space_cv_.notify_all();
   }
   wake();
-  if (!io_thread_.joinable() || io_thread_.get_id() == std::this_thread::get_id()) return;
+  if (from_handler || !io_thread_.joinable()) return;  // the thread ends when the handler returns
   io_thread_.join();
   std::lock_guard lock(mu_);
   endpoint_.reset();
@@ -281,6 +296,10 @@ bool Client::wait_for_input() {
 }
 
 void Client::run(std::vector<Envelope> received) {
+  {
+    std::lock_guard lock(mu_);
+    io_thread_id_ = std::this_thread::get_id();
+  }
   for (bool first = true;; first = false) {
     if (!first && !wait_for_input()) return;
     Result<std::vector<Envelope>> pumped = std::vector<Envelope>{};

@@ -65,18 +65,20 @@ class Client {
   // becomes an Error with the mapped code and "zone agent: " before the message; no response
   // within `timeout` gives kDeadlineExceeded (a late response is then dropped); kUnavailable
   // once the connection ended, kCancelled after close(); kInvalidArgument for a request that
-  // breaks validate(). Waiting for outbound space counts against the timeout.
+  // breaks validate(). Waiting for outbound space counts against the timeout. From a handler
+  // it fails at once (kFailedPrecondition): only the I/O thread it blocks could read the answer.
   Result<v1::Response> call(const v1::Request& request, std::chrono::milliseconds timeout);
 
   // Thread-safe. Queues a StreamData (stdin towards the zone), waiting up to `timeout` for
-  // outbound space (kDeadlineExceeded then). Errors as for call().
+  // outbound space (kDeadlineExceeded then; from a handler it does not wait). Errors as for call().
   Status send_stream(const v1::StreamData& data, std::chrono::milliseconds timeout);
 
   // True until the connection ends or close() is called.
   bool alive() const;
 
   // Idempotent. Stops and joins the I/O thread and closes the channel; pending and later calls
-  // fail with kCancelled. Must not be called from a handler (it would join its own thread).
+  // fail with kCancelled. From a handler it stops the I/O thread without joining it (the
+  // thread ends when the handler returns); destroying the Client from a handler aborts.
   void close();
 
  private:
@@ -86,7 +88,8 @@ class Client {
   Client(std::unique_ptr<Endpoint> endpoint, Handlers handlers, UniqueFd wake, v1::Hello hello, std::uint32_t version);
 
   Status queue(std::unique_lock<std::mutex>& lock, const Envelope& envelope, Clock::time_point deadline);
-  Status usable() const;  // requires mu_
+  Status usable() const;      // requires mu_
+  bool on_io_thread() const;  // requires mu_
   void wake();
 
   void run(std::vector<Envelope> early);
@@ -109,8 +112,9 @@ class Client {
   std::map<std::uint64_t, PendingCall*> pending_;
   std::set<std::uint64_t> timed_out_;
   std::size_t unserved_requests_ = 0;
-  std::optional<Error> ended_;  // why the connection ended (set by the I/O thread or close())
-  bool closing_ = false;        // close() was called
+  std::optional<Error> ended_;    // why the connection ended (set by the I/O thread or close())
+  bool closing_ = false;          // close() was called
+  std::thread::id io_thread_id_;  // set by the I/O thread when it starts
 
   std::thread io_thread_;
 };
