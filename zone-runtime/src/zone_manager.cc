@@ -112,10 +112,22 @@ std::shared_ptr<Zone> ZoneManagerImpl::find_zone_locked(const std::string& key, 
     return nullptr;
   }
   if (auto it = zones_.find(key); it != zones_.end()) return it->second;
+  // A name is unique among live zones only: prefer the live one, else the newest.
+  std::shared_ptr<Zone> named;
+  auto live = [](const Zone& z) {
+    return z.stored.zone.state != ZoneState::kStopped && z.stored.zone.state != ZoneState::kFailed;
+  };
+  for (auto& [id, zone] : zones_) {
+    if (zone->stored.zone.spec.name != key) continue;
+    if (!named || (live(*zone) && !live(*named)) ||
+        (live(*zone) == live(*named) && zone->stored.zone.created_at_ns > named->stored.zone.created_at_ns)) {
+      named = zone;
+    }
+  }
+  if (named) return named;
   std::shared_ptr<Zone> found;
   int matches = 0;
   for (auto& [id, zone] : zones_) {
-    if (zone->stored.zone.spec.name == key) return zone;
     if (id.compare(0, key.size(), key) == 0) {
       found = zone;
       ++matches;
