@@ -695,8 +695,19 @@ void FakeZoneHost::fail_next_create(Error error) {
 }
 
 void FakeZoneHost::set_agents_answer(bool answer) {
-  std::lock_guard lock(mu_);
-  agents_answer_ = answer;
+  std::vector<std::pair<std::shared_ptr<FakeAgent>, std::string>> late;  // requests not answered yet
+  {
+    std::lock_guard lock(mu_);
+    agents_answer_ = answer;
+    if (!answer) return;
+    for (const auto& [domid, d] : domains_) {
+      auto request = xenstore_.find(domain_base(domid) + "/data/zoned/idm-request");
+      auto ready = xenstore_.find(domain_base(domid) + "/data/zoned/idm-ready");
+      if (request == xenstore_.end() || d->state != DomainRunState::kRunning) continue;
+      if (ready == xenstore_.end() || ready->second != request->second) late.emplace_back(d->agent, request->second);
+    }
+  }
+  for (auto& [agent, generation] : late) agent->listen(generation);
 }
 
 std::vector<DomainSpec> FakeZoneHost::created_specs() const {

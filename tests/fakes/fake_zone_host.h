@@ -190,7 +190,9 @@ class FakeZoneHost final : public zone_runtime::Hypervisor {
   void set_program(const std::string& argv0, FakeProgramFn program);
   FakeProgram program_for(const std::vector<std::string>& argv) const;
   void fail_next_create(Error error);
-  void set_agents_answer(bool answer);  // false: agents never set idm-ready (a zone that never boots)
+  // false: agents ignore idm-request (a zone that never boots, an agent that went away);
+  // true again: agents answer the requests still pending, like an agent that comes up late.
+  void set_agents_answer(bool answer);
 
   // --- what happened
   std::vector<zone_runtime::DomainSpec> created_specs() const;
