@@ -20,7 +20,7 @@
 #include "zoned/cri/server.h"
 #include "zoned/image_store/image_store.h"
 #include "zoned/oci/http_registry_client.h"
-#include "zoned/zone_runtime/xen_hypervisor.h"
+#include "zoned/xen/xen_hypervisor.h"
 
 namespace {
 
