@@ -71,7 +71,8 @@ TEST_CASE("stats: per container from its cgroup, the zone from /proc") {
   std::ofstream(cg + "/cpu.stat") << "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n";
   std::ofstream(cg + "/memory.current") << "10485760\n";
   std::ofstream(cg + "/memory.stat") << "anon 4096\nfile 8192\ninactive_file 1048576\nactive_file 0\n";
-  std::ofstream(h.options().proc_dir + "/meminfo") << "MemTotal:        2048000 kB\nMemFree:  100 kB\nMemAvailable:    1024000 kB\n";
+  std::ofstream(h.options().proc_dir + "/meminfo")
+      << "MemTotal:        2048000 kB\nMemFree:  100 kB\nMemAvailable:    1024000 kB\n";
   std::ofstream(h.options().proc_dir + "/stat") << "cpu  100 0 50 9000 20 5 5 0 0 0\ncpu0 100 0 50 9000 20 5 5 0 0 0\n";
   zoned::idm::v1::Request request;
   request.mutable_stats();
@@ -83,7 +84,8 @@ TEST_CASE("stats: per container from its cgroup, the zone from /proc") {
   CHECK(reply.stats().containers(0).memory_usage_bytes() == 10485760 - 1048576);
   CHECK(reply.stats().zone().memory_total_bytes() == 2048000ull * 1024);
   CHECK(reply.stats().zone().memory_available_bytes() == 1024000ull * 1024);
-  CHECK(reply.stats().zone().cpu_usage_ns() == 160ull * (1000000000ull / static_cast<unsigned long long>(sysconf(_SC_CLK_TCK))));
+  CHECK(reply.stats().zone().cpu_usage_ns() ==
+        160ull * (1000000000ull / static_cast<unsigned long long>(sysconf(_SC_CLK_TCK))));
   CHECK(reply.stats().zone().timestamp_unix_ns() > 0);
 }
 
@@ -91,10 +93,12 @@ TEST_CASE("shutdown: containers get SIGTERM, output is flushed, Ack, then power 
   AgentHarness h;
   h.make_device("xvdb");
   REQUIRE(h.connect());
-  REQUIRE(h.call(create_request("polite", 1, {"/bin/sh", "-c", "trap 'echo bye; exit 0' TERM; while :; do sleep 0.05; done"}))
+  REQUIRE(h.call(create_request("polite", 1,
+                                {"/bin/sh", "-c", "trap 'echo bye; exit 0' TERM; while :; do sleep 0.05; done"}))
               .has_ack());
   REQUIRE(h.call(start_request("polite")).has_ack());
-  REQUIRE(h.call(create_request("stubborn", 2, {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"})).has_ack());
+  REQUIRE(
+      h.call(create_request("stubborn", 2, {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"})).has_ack());
   REQUIRE(h.call(start_request("stubborn")).has_ack());
   h.run_until([] { return false; }, std::chrono::milliseconds(300));  // let the traps be set
   zoned::idm::v1::Request shutdown;

@@ -1,9 +1,9 @@
 // Container lifecycle through the agent's IDM interface, with fake-crun.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -27,7 +27,7 @@ std::string slurp(const std::string& path) {
 }
 
 bool exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
 }
 
@@ -284,7 +284,8 @@ TEST_CASE("a failing crun start leaves the container created") {
   AgentHarness h;
   h.make_device("xvdb");
   REQUIRE(h.connect());
-  REQUIRE(h.call(create_request("nostart", 1, {"/bin/true"}, "xvdb", false, R"({"fake-crun.fail":"start"})")).has_ack());
+  REQUIRE(
+      h.call(create_request("nostart", 1, {"/bin/true"}, "xvdb", false, R"({"fake-crun.fail":"start"})")).has_ack());
   const auto started = h.call(start_request("nostart"));
   CHECK(error_code(started) == Error::CODE_INTERNAL);
   CHECK_THAT(started.error().message(), ContainsSubstring("start failed on purpose"));

@@ -3,17 +3,16 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <deque>
 #include <fstream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "zoned/common/unique_fd.h"
 #include "zoned/idm/socket_channel.h"
@@ -128,9 +127,7 @@ void AgentHarness::sort(Envelope envelope) {
         if (daemon_) (void)daemon_->send(reply);
       }
       break;
-    case Envelope::kResponse:
-      responses_[envelope.id()] = envelope.response();
-      break;
+    case Envelope::kResponse: responses_[envelope.id()] = envelope.response(); break;
     case Envelope::kStream: {
       const auto& s = envelope.stream();
       const auto key = std::make_pair(s.stream_id(), static_cast<int>(s.fd()));
@@ -149,8 +146,7 @@ void AgentHarness::sort(Envelope envelope) {
       events_.push_back(e);
       break;
     }
-    case Envelope::BODY_NOT_SET:
-      break;
+    case Envelope::BODY_NOT_SET: break;
   }
 }
 
@@ -247,17 +243,16 @@ void AgentHarness::send_stdin(std::uint32_t stream, const std::string& data, boo
 
 Request create_request(const std::string& id, std::uint32_t stream, const std::vector<std::string>& args,
                        const std::string& device, bool terminal, const std::string& annotations_json) {
-  nlohmann::json config = {
-      {"ociVersion", "1.0.2"},
-      {"process",
-       {{"terminal", terminal},
-        {"user", {{"uid", 0}, {"gid", 0}}},
-        {"args", args},
-        {"env", {"PATH=/usr/local/bin:/usr/bin:/bin", "FROM_SPEC=1"}},
-        {"cwd", "/"}}},
-      {"root", {{"path", "rootfs"}, {"readonly", false}}},
-      {"annotations", nlohmann::json::parse(annotations_json)},
-      {"linux", nlohmann::json::object()}};
+  nlohmann::json config = {{"ociVersion", "1.0.2"},
+                           {"process",
+                            {{"terminal", terminal},
+                             {"user", {{"uid", 0}, {"gid", 0}}},
+                             {"args", args},
+                             {"env", {"PATH=/usr/local/bin:/usr/bin:/bin", "FROM_SPEC=1"}},
+                             {"cwd", "/"}}},
+                           {"root", {{"path", "rootfs"}, {"readonly", false}}},
+                           {"annotations", nlohmann::json::parse(annotations_json)},
+                           {"linux", nlohmann::json::object()}};
   Request request;
   auto* create = request.mutable_create_container();
   create->set_container_id(id);

@@ -22,7 +22,8 @@ std::string image_root(const zoned::testing::TempDir& dir) {
   REQUIRE(::system(("mkdir -p " + root + "/etc").c_str()) == 0);
   std::ofstream(root + "/etc/passwd") << "# comment\nroot:x:0:0::/root:/bin/sh\napp:x:1000:1001::/app:/bin/sh\n"
                                       << "broken line\nweb:x:33:33::/var/www:/bin/false\n";
-  std::ofstream(root + "/etc/group") << "root:x:0:\napps:x:1001:\nwheel:x:10:app,web\nvideo:x:44:web\nextra:x:1001:app\n";
+  std::ofstream(root + "/etc/group")
+      << "root:x:0:\napps:x:1001:\nwheel:x:10:app,web\nvideo:x:44:web\nextra:x:1001:app\n";
   return root;
 }
 
@@ -92,7 +93,8 @@ TEST_CASE("files are read inside the root: an absolute symlink does not escape")
 TEST_CASE("make_container_spec sets root, cgroupsPath and the user; refuses broken specs") {
   zoned::testing::TempDir dir;
   const auto root = image_root(dir);
-  const std::string daemon = R"({"process":{"terminal":true,"user":{"uid":1,"gid":2,"additionalGids":[10]},"args":["sh"]},
+  const std::string daemon =
+      R"({"process":{"terminal":true,"user":{"uid":1,"gid":2,"additionalGids":[10]},"args":["sh"]},
                                  "root":{"path":"x","readonly":true},"hostname":"h"})";
   auto spec = make_container_spec(daemon, root, "/zoned/c", "app", "");
   REQUIRE(spec.ok());
@@ -119,7 +121,8 @@ TEST_CASE("make_container_spec sets root, cgroupsPath and the user; refuses brok
 TEST_CASE("make_exec_process: args, tty, env override, cwd and user on top of the container's process") {
   zoned::testing::TempDir dir;
   const auto root = image_root(dir);
-  const std::string base = R"({"args":["init"],"env":["A=1","B=2"],"cwd":"/srv","user":{"uid":1,"gid":1,"additionalGids":[9]},
+  const std::string base =
+      R"({"args":["init"],"env":["A=1","B=2"],"cwd":"/srv","user":{"uid":1,"gid":1,"additionalGids":[9]},
                                "capabilities":{"bounding":["CAP_KILL"]},"terminal":false})";
   zoned::idm::v1::ExecStart exec;
   exec.add_args("ls");

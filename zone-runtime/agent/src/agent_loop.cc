@@ -74,7 +74,8 @@ std::optional<Clock::time_point> AgentImpl::next_deadline() const {
     if (!next || t < *next) next = t;
   };
   for (const auto& [id, c] : containers_) {
-    if (c->phase == Phase::kWaitingDevice) consider(std::min(c->device_deadline, Clock::now() + std::chrono::milliseconds(50)));
+    if (c->phase == Phase::kWaitingDevice)
+      consider(std::min(c->device_deadline, Clock::now() + std::chrono::milliseconds(50)));
     if (c->proc.exited && c->proc.stream && !c->proc.stream->output_done()) consider(c->proc.drain_deadline);
   }
   for (const auto& [id, e] : execs_) {
@@ -91,13 +92,14 @@ Status AgentImpl::run_once(std::chrono::milliseconds max_wait) {
   fds.push_back({source_->poll_fd(), POLLIN, 0});
   fds.push_back({endpoint_ ? endpoint_->poll_fd() : -1, POLLIN, 0});
   const std::size_t first_stream = fds.size();
-  std::vector<std::pair<StdioStream*, StdioStream::Role>> owners;
+  // By stream id: a stream may be destroyed (its container deleted) before the fds are served.
+  std::vector<std::pair<std::uint32_t, StdioStream::Role>> owners;
   const bool want_output = may_read_output();
   auto add_stream = [&](StdioStream* stream) {
     if (!stream) return;
     std::vector<StdioStream::Role> roles;
     stream->add_poll_fds(want_output, fds, roles);
-    for (auto role : roles) owners.emplace_back(stream, role);
+    for (auto role : roles) owners.emplace_back(stream->id(), role);
   };
   for (auto& [id, c] : containers_) add_stream(c->proc.stream.get());
   for (auto& [id, e] : execs_) add_stream(e->proc.stream.get());
@@ -105,7 +107,8 @@ Status AgentImpl::run_once(std::chrono::milliseconds max_wait) {
   auto now = Clock::now();
   auto wait = max_wait;
   if (auto deadline = next_deadline()) {
-    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now) + std::chrono::milliseconds(1));
+    wait = std::min(
+        wait, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now) + std::chrono::milliseconds(1));
   }
   if (endpoint_ && endpoint_->input_pending()) wait = std::chrono::milliseconds(0);
   if (endpoint_ && !hello_sent_) wait = std::min(wait, std::chrono::milliseconds(100));  // vchan: connect check
@@ -122,8 +125,9 @@ Status AgentImpl::run_once(std::chrono::milliseconds max_wait) {
 
   // Stdio: one chunk per readable fd per round, in the order polled (fair between streams).
   for (std::size_t i = first_stream; i < fds.size(); ++i) {
-    auto [stream, role] = owners[i - first_stream];
-    if (find_stream(stream->id()) != stream) continue;  // gone meanwhile
+    const auto [stream_id, role] = owners[i - first_stream];
+    StdioStream* stream = find_stream(stream_id);
+    if (!stream) continue;  // gone meanwhile
     stream->on_ready(role, fds[i].revents, [this, now](const idm::v1::StreamData& chunk) {
       touch_stream(chunk.stream_id(), now);
       Envelope envelope;
@@ -197,7 +201,7 @@ void AgentImpl::service_endpoint(bool woken) {
     auto received = endpoint_->pump();
     if (!received.ok()) {
       drop_connection(received.error().code() == ErrorCode::kUnavailable ? "the daemon closed the channel"
-                                                                          : "protocol error from the daemon");
+                                                                         : "protocol error from the daemon");
       if (received.error().code() != ErrorCode::kUnavailable) {
         log::warn("IDM protocol error", {{"error", received.error().describe()}});
       }
@@ -213,9 +217,7 @@ void AgentImpl::service_endpoint(bool woken) {
 
 void AgentImpl::handle_envelope(const Envelope& envelope) {
   switch (envelope.body_case()) {
-    case Envelope::kRequest:
-      handle_request(envelope.id(), envelope.request());
-      break;
+    case Envelope::kRequest: handle_request(envelope.id(), envelope.request()); break;
     case Envelope::kResponse:
       if (envelope.id() == 1 && envelope.response().has_hello()) {
         log::info("daemon answered hello", {{"protocol_version", envelope.response().hello().protocol_version()}});
@@ -224,13 +226,9 @@ void AgentImpl::handle_envelope(const Envelope& envelope) {
                   {{"id", envelope.id()}, {"message", envelope.response().error().message()}});
       }
       break;
-    case Envelope::kStream:
-      on_stdin(envelope.stream());
-      break;
+    case Envelope::kStream: on_stdin(envelope.stream()); break;
     case Envelope::kEvent:
-    case Envelope::BODY_NOT_SET:
-      log::debug("ignoring an envelope from the daemon", {{"id", envelope.id()}});
-      break;
+    case Envelope::BODY_NOT_SET: log::debug("ignoring an envelope from the daemon", {{"id", envelope.id()}}); break;
   }
 }
 

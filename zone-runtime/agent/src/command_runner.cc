@@ -58,8 +58,8 @@ Result<pid_t> CommandRunner::start(SpawnRequest request, std::chrono::millisecon
   }
   auto pid = spawn_process(request);
   if (!pid.ok()) return std::move(pid).take_error();
-  running_[*pid] = Running{Clock::now() + timeout, std::move(capture_read), std::move(log_file), false,
-                           std::move(done)};
+  running_[*pid] =
+      Running{Clock::now() + timeout, std::move(capture_read), std::move(log_file), false, std::move(done)};
   const pid_t child = *pid;
   reaper_.watch(child, [this, child](ExitStatus status) { finish(child, status); });
   return child;

@@ -21,18 +21,12 @@ namespace {
 
 const char* phase_name(Phase phase) {
   switch (phase) {
-    case Phase::kWaitingDevice:
-      return "waiting for its device";
-    case Phase::kCreating:
-      return "being created";
-    case Phase::kCreated:
-      return "created";
-    case Phase::kStarting:
-      return "starting";
-    case Phase::kRunning:
-      return "running";
-    case Phase::kDeleting:
-      return "being deleted";
+    case Phase::kWaitingDevice: return "waiting for its device";
+    case Phase::kCreating: return "being created";
+    case Phase::kCreated: return "created";
+    case Phase::kStarting: return "starting";
+    case Phase::kRunning: return "running";
+    case Phase::kDeleting: return "being deleted";
   }
   return "unknown";
 }
@@ -88,11 +82,12 @@ void AgentImpl::create_container(const ReplyTo& to, const idm::v1::CreateContain
 // Waits (called every round) for the device, then prepares the bundle and runs crun create.
 void AgentImpl::continue_create(Container& c) {
   if (c.phase != Phase::kWaitingDevice) return;
-  struct stat st{};
+  struct stat st {};
   if (::stat((options_.dev_dir + "/" + c.device).c_str(), &st) != 0) {
     if (Clock::now() >= c.device_deadline) {
-      fail_create(c.id, Error(ErrorCode::kNotFound, "device " + options_.dev_dir + "/" + c.device + " did not appear within " +
-                                                        std::to_string(options_.device_wait.count()) + " ms"));
+      fail_create(
+          c.id, Error(ErrorCode::kNotFound, "device " + options_.dev_dir + "/" + c.device + " did not appear within " +
+                                                std::to_string(options_.device_wait.count()) + " ms"));
     }
     return;
   }
@@ -117,8 +112,8 @@ Status AgentImpl::prepare_bundle(Container& c) {
   ZONED_TRY(write_bundle_file(c.bundle + "/config.json", c.spec.config_json));
 
   ChildStdio child;
-  std::vector<std::string> command{"--log=" + c.bundle + "/crun.log", "create", "--bundle", c.bundle, "--pid-file",
-                                   c.bundle + "/pid"};
+  std::vector<std::string> command{
+      "--log=" + c.bundle + "/crun.log", "create", "--bundle", c.bundle, "--pid-file", c.bundle + "/pid"};
   if (c.spec.terminal) {
     auto socket_path = listen_console(c.proc);
     if (!socket_path.ok()) return std::move(socket_path).take_error();
@@ -197,9 +192,9 @@ void AgentImpl::start_container(const ReplyTo& to, const std::string& id) {
   Container* c = find_container(id);
   if (!c) return reply_error(to, not_found(id));
   if (c->phase != Phase::kCreated || c->proc.exited) {
-    return reply_error(to, Error(ErrorCode::kFailedPrecondition,
-                                 "container " + id + " is " + (c->proc.exited ? "exited" : phase_name(c->phase)) +
-                                     ", not created"));
+    return reply_error(
+        to, Error(ErrorCode::kFailedPrecondition,
+                  "container " + id + " is " + (c->proc.exited ? "exited" : phase_name(c->phase)) + ", not created"));
   }
   auto pid = runner_.start(SpawnRequest{crun_argv({"start", id})}, options_.crun_timeout, "",
                            [this, id](CommandResult result) { on_started(id, result); });
@@ -318,8 +313,10 @@ void AgentImpl::on_deleted(const std::string& id, const CommandResult& result) {
     c->phase = c->exit_reported ? Phase::kRunning : Phase::kCreated;
     return reply_error(c->pending, Error(ErrorCode::kInternal, result.describe("crun delete " + id)));
   }
-  if (!result.ok()) log::warn("crun delete failed; removing the container anyway", {{"error", result.describe("crun delete")}});
-  for (const auto& waiter : c->waiters) reply_error(waiter, Error(ErrorCode::kNotFound, "container " + id + " was deleted"));
+  if (!result.ok())
+    log::warn("crun delete failed; removing the container anyway", {{"error", result.describe("crun delete")}});
+  for (const auto& waiter : c->waiters)
+    reply_error(waiter, Error(ErrorCode::kNotFound, "container " + id + " was deleted"));
   undo_bundle(*c);
   const ReplyTo to = c->pending;
   containers_.erase(id);

@@ -8,8 +8,8 @@
 
 #include "agent_impl.h"
 #include "bundle_files.h"
-#include "zoned/common/fs.h"
 #include "zoned/common/file_ops.h"
+#include "zoned/common/fs.h"
 #include "zoned/common/log.h"
 
 namespace zoned::agent {
@@ -41,7 +41,8 @@ void AgentImpl::close_console(Tracked& proc) {
 
 void AgentImpl::exec_start(const ReplyTo& to, const idm::v1::ExecStart& request) {
   const std::string& id = request.exec_id();
-  if (!is_safe_path_component(id)) return reply_error(to, Error(ErrorCode::kInvalidArgument, "exec id is not a plain name"));
+  if (!is_safe_path_component(id))
+    return reply_error(to, Error(ErrorCode::kInvalidArgument, "exec id is not a plain name"));
   Container* c = find_container(request.container_id());
   if (!c) return reply_error(to, Error(ErrorCode::kNotFound, "container " + request.container_id() + " not found"));
   if (c->phase != Phase::kRunning || c->proc.exited) {
@@ -49,7 +50,8 @@ void AgentImpl::exec_start(const ReplyTo& to, const idm::v1::ExecStart& request)
   }
   if (execs_.count(id) != 0) return reply_error(to, Error(ErrorCode::kAlreadyExists, "exec " + id + " already exists"));
   if (request.stream_id() == 0 || stream_in_use(request.stream_id())) {
-    return reply_error(to, Error(ErrorCode::kAlreadyExists, "stream " + std::to_string(request.stream_id()) + " is in use"));
+    return reply_error(
+        to, Error(ErrorCode::kAlreadyExists, "stream " + std::to_string(request.stream_id()) + " is in use"));
   }
   auto process = make_exec_process(c->spec.process_json, request, c->rootfs);
   if (!process.ok()) return reply_error(to, process.error().wrap("exec " + id));
@@ -64,8 +66,9 @@ void AgentImpl::exec_start(const ReplyTo& to, const idm::v1::ExecStart& request)
     ZONED_TRY(fs::make_dirs(e->dir, 0700));
     ZONED_TRY(write_bundle_file(e->dir + "/process.json", *process));
     ChildStdio child;
-    std::vector<std::string> command{"--log=" + e->dir + "/crun.log", "exec", "--detach", "--pid-file",
-                                     e->dir + "/pid", "--process", e->dir + "/process.json"};
+    std::vector<std::string> command{
+        "--log=" + e->dir + "/crun.log", "exec", "--detach", "--pid-file", e->dir + "/pid", "--process",
+        e->dir + "/process.json"};
     if (request.tty()) {
       auto socket_path = listen_console(e->proc);
       if (!socket_path.ok()) return std::move(socket_path).take_error();
@@ -77,16 +80,16 @@ void AgentImpl::exec_start(const ReplyTo& to, const idm::v1::ExecStart& request)
     }
     command.push_back(c->id);
     const bool want_stdin = request.stdin();
-    auto pid = runner_.start(SpawnRequest{crun_argv(std::move(command)), child.in.get(), child.out.get(), child.err.get()},
-                             options_.crun_timeout, e->dir + "/crun.log",
-                             [this, id, want_stdin](CommandResult result) {
-                               Exec* exec = execs_.count(id) ? execs_[id].get() : nullptr;
-                               if (exec && result.ok() && exec->proc.console_listener.valid()) {
-                                 auto attached = attach_tty(exec->proc, exec->stream_id, want_stdin);
-                                 if (!attached.ok()) return fail_exec(id, attached.error().wrap("exec " + id));
-                               }
-                               on_exec_started(id, result);
-                             });
+    auto pid =
+        runner_.start(SpawnRequest{crun_argv(std::move(command)), child.in.get(), child.out.get(), child.err.get()},
+                      options_.crun_timeout, e->dir + "/crun.log", [this, id, want_stdin](CommandResult result) {
+                        Exec* exec = execs_.count(id) ? execs_[id].get() : nullptr;
+                        if (exec && result.ok() && exec->proc.console_listener.valid()) {
+                          auto attached = attach_tty(exec->proc, exec->stream_id, want_stdin);
+                          if (!attached.ok()) return fail_exec(id, attached.error().wrap("exec " + id));
+                        }
+                        on_exec_started(id, result);
+                      });
     if (!pid.ok()) return std::move(pid).take_error();
     return ok_status();
   }();
@@ -128,7 +131,8 @@ void AgentImpl::fail_exec(const std::string& id, const Error& error) {
 
 void AgentImpl::signal_exec(const ReplyTo& to, const idm::v1::SignalExec& request) {
   auto it = execs_.find(request.exec_id());
-  if (it == execs_.end()) return reply_error(to, Error(ErrorCode::kNotFound, "exec " + request.exec_id() + " not found"));
+  if (it == execs_.end())
+    return reply_error(to, Error(ErrorCode::kNotFound, "exec " + request.exec_id() + " not found"));
   Exec& e = *it->second;
   if (!e.started) return reply_error(to, Error(ErrorCode::kFailedPrecondition, "exec " + e.id + " is still starting"));
   if (!e.proc.exited && ::kill(e.proc.pid, static_cast<int>(request.signal())) != 0 && errno != ESRCH) {

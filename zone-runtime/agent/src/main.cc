@@ -69,7 +69,8 @@ void set_up_system() {
   log::configure(params.log_level.value_or(log::Level::kInfo), log::Format::kText);
   log::info("zone agent starting", {{"version", kVersion}});
   if (!params.hostname.empty()) {
-    if (auto named = set_hostname(params.hostname); !named.ok()) log::warn("hostname", {{"error", named.error().describe()}});
+    if (auto named = set_hostname(params.hostname); !named.ok())
+      log::warn("hostname", {{"error", named.error().describe()}});
   }
   load_kernel_modules();
   if (auto cgroups = setup_cgroup2(); !cgroups.ok()) log::error("cgroup2", {{"error", cgroups.error().describe()}});

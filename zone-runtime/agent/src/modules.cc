@@ -22,9 +22,10 @@ Result<std::vector<std::string>> parse_modules_load(std::string_view text) {
     while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t')) line.remove_suffix(1);
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     if (line.empty() || line.front() == '#') continue;
-    if (line.front() == '/' || line == ".." || line.rfind("../", 0) == 0 || line.find("/../") != std::string_view::npos ||
-        (line.size() >= 3 && line.substr(line.size() - 3) == "/..")) {
-      return Error(ErrorCode::kInvalidArgument, "modules.load: path outside the modules directory: " + std::string(line));
+    if (line.front() == '/' || line == ".." || line.rfind("../", 0) == 0 ||
+        line.find("/../") != std::string_view::npos || (line.size() >= 3 && line.substr(line.size() - 3) == "/..")) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "modules.load: path outside the modules directory: " + std::string(line));
     }
     paths.emplace_back(line);
   }

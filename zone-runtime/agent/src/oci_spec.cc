@@ -1,8 +1,7 @@
 #include "zoned/agent/oci_spec.h"
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "zoned/agent/user_db.h"

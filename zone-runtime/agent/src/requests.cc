@@ -22,44 +22,21 @@ void AgentImpl::handle_request(std::uint64_t id, const Request& request) {
       reply(to, std::move(response));
       return;
     }
-    case Request::kCreateContainer:
-      create_container(to, request.create_container());
-      return;
-    case Request::kStartContainer:
-      start_container(to, request.start_container().container_id());
-      return;
-    case Request::kSignalContainer:
-      signal_container(to, request.signal_container());
-      return;
-    case Request::kWaitContainer:
-      wait_container(to, request.wait_container().container_id());
-      return;
-    case Request::kDeleteContainer:
-      delete_container(to, request.delete_container().container_id());
-      return;
-    case Request::kListContainers:
-      list_containers(to);
-      return;
-    case Request::kExecStart:
-      exec_start(to, request.exec_start());
-      return;
-    case Request::kSignalExec:
-      signal_exec(to, request.signal_exec());
-      return;
-    case Request::kResizeTty:
-      handle_resize(to, request.resize_tty());
-      return;
-    case Request::kStats:
-      handle_stats(to);
-      return;
-    case Request::kShutdown:
-      begin_shutdown(to);
-      return;
+    case Request::kCreateContainer: create_container(to, request.create_container()); return;
+    case Request::kStartContainer: start_container(to, request.start_container().container_id()); return;
+    case Request::kSignalContainer: signal_container(to, request.signal_container()); return;
+    case Request::kWaitContainer: wait_container(to, request.wait_container().container_id()); return;
+    case Request::kDeleteContainer: delete_container(to, request.delete_container().container_id()); return;
+    case Request::kListContainers: list_containers(to); return;
+    case Request::kExecStart: exec_start(to, request.exec_start()); return;
+    case Request::kSignalExec: signal_exec(to, request.signal_exec()); return;
+    case Request::kResizeTty: handle_resize(to, request.resize_tty()); return;
+    case Request::kStats: handle_stats(to); return;
+    case Request::kShutdown: begin_shutdown(to); return;
     case Request::kHello:
       reply_error(to, Error(ErrorCode::kUnimplemented, "the agent sends Hello; it does not answer one"));
       return;
-    case Request::KIND_NOT_SET:
-      break;
+    case Request::KIND_NOT_SET: break;
   }
   reply_error(to, Error(ErrorCode::kUnimplemented, "unknown request"));
 }

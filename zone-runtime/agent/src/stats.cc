@@ -60,7 +60,8 @@ Result<std::uint64_t> parse_keyed_value(std::string_view text, std::string_view 
 
 Result<std::uint64_t> parse_proc_stat_busy_ticks(std::string_view text) {
   if (text.substr(0, 4) != "cpu ") return Error(ErrorCode::kInternal, "/proc/stat does not start with the cpu line");
-  std::string_view line = text.substr(4, text.find('\n') == std::string_view::npos ? std::string_view::npos : text.find('\n') - 4);
+  std::string_view line =
+      text.substr(4, text.find('\n') == std::string_view::npos ? std::string_view::npos : text.find('\n') - 4);
   // user nice system idle iowait irq softirq steal (guest time is already inside user/nice)
   std::vector<std::uint64_t> fields;
   std::size_t pos = 0;

@@ -35,7 +35,7 @@ Status set_nonblocking(int fd) {
 }  // namespace
 
 Result<std::unique_ptr<StdioStream>> StdioStream::with_pipes(std::uint32_t id, bool with_stdin, std::size_t stdin_limit,
-                                                              ChildStdio& child) {
+                                                             ChildStdio& child) {
   std::unique_ptr<StdioStream> stream(new StdioStream(id, false, stdin_limit));
   auto out = make_pipe();
   if (!out.ok()) return std::move(out).take_error();
@@ -58,7 +58,7 @@ Result<std::unique_ptr<StdioStream>> StdioStream::with_pipes(std::uint32_t id, b
 }
 
 Result<std::unique_ptr<StdioStream>> StdioStream::with_tty(std::uint32_t id, UniqueFd master, bool with_stdin,
-                                                            std::size_t stdin_limit) {
+                                                           std::size_t stdin_limit) {
   std::unique_ptr<StdioStream> stream(new StdioStream(id, true, stdin_limit));
   ZONED_TRY(set_nonblocking(master.get()));
   if (with_stdin) {
@@ -91,15 +91,9 @@ void StdioStream::add_poll_fds(bool want_output, std::vector<pollfd>& fds, std::
 void StdioStream::on_ready(Role role, short revents, const ChunkSink& sink) {
   if (revents == 0) return;
   switch (role) {
-    case Role::kStdout:
-      read_output(out_, idm::v1::STREAM_FD_STDOUT, sink);
-      break;
-    case Role::kStderr:
-      read_output(err_, idm::v1::STREAM_FD_STDERR, sink);
-      break;
-    case Role::kStdin:
-      flush_stdin();
-      break;
+    case Role::kStdout: read_output(out_, idm::v1::STREAM_FD_STDOUT, sink); break;
+    case Role::kStderr: read_output(err_, idm::v1::STREAM_FD_STDERR, sink); break;
+    case Role::kStdin: flush_stdin(); break;
   }
 }
 
@@ -178,11 +172,13 @@ void StdioStream::close_stdin() {
 
 Status StdioStream::resize(std::uint32_t rows, std::uint32_t cols) {
   if (!tty_) return Error(ErrorCode::kFailedPrecondition, "stream " + std::to_string(id_) + " has no tty");
-  if (!tty_master_.valid()) return Error(ErrorCode::kFailedPrecondition, "the tty of stream " + std::to_string(id_) + " is closed");
+  if (!tty_master_.valid())
+    return Error(ErrorCode::kFailedPrecondition, "the tty of stream " + std::to_string(id_) + " is closed");
   winsize size{};
   size.ws_row = static_cast<unsigned short>(rows > 0xffff ? 0xffff : rows);
   size.ws_col = static_cast<unsigned short>(cols > 0xffff ? 0xffff : cols);
-  if (::ioctl(tty_master_.get(), TIOCSWINSZ, &size) != 0) return sys_error("resizing the tty of stream " + std::to_string(id_));
+  if (::ioctl(tty_master_.get(), TIOCSWINSZ, &size) != 0)
+    return sys_error("resizing the tty of stream " + std::to_string(id_));
   return ok_status();
 }
 

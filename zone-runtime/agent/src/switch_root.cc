@@ -56,7 +56,7 @@ Status copy_tree(int src_dir, int dst_dir, dev_t device, bool top) {
     const char* name = entry->d_name;
     if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
     if (top && std::strcmp(name, kNewRoot + 1) == 0) continue;
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       status = sys_error(std::string("stat ") + name);
       break;
@@ -103,7 +103,7 @@ void remove_old_root(dev_t device) {
   if (!names.ok()) return;
   for (const auto& name : *names) {
     if (name == kNewRoot + 1) continue;
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(root.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != device) continue;
     [[maybe_unused]] auto removed = fs::remove_tree_at(root.get(), name);
   }
@@ -112,13 +112,13 @@ void remove_old_root(dev_t device) {
 }  // namespace
 
 bool running_from_initramfs() {
-  struct statfs sfs{};
+  struct statfs sfs {};
   if (::statfs("/", &sfs) != 0) return false;
   return sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC;
 }
 
 Status switch_to_tmpfs_root(const std::string& init_path, const std::vector<std::string>& argv) {
-  struct stat root_st{};
+  struct stat root_st {};
   if (::stat("/", &root_st) != 0) return sys_error("stat /");
   ::mkdir(kNewRoot, 0755);
   if (::mount("tmpfs", kNewRoot, "tmpfs", 0, "mode=0755") != 0) return sys_error("mounting the new root tmpfs");

@@ -106,7 +106,8 @@ Result<std::string> read_file_in_root(const std::string& rootfs, const std::stri
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > max_bytes) {
-      return Error(ErrorCode::kResourceExhausted, rootfs + ": " + relative + " is larger than " + std::to_string(max_bytes) + " bytes");
+      return Error(ErrorCode::kResourceExhausted,
+                   rootfs + ": " + relative + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
   return text;

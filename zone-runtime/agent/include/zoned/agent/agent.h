@@ -27,8 +27,8 @@ struct AgentOptions {
   std::string agent_version = "0";
   std::chrono::milliseconds crun_timeout{30000};
   std::chrono::milliseconds device_wait{10000};
-  std::chrono::milliseconds stop_grace{10000};  // Shutdown: SIGTERM to SIGKILL
-  std::chrono::milliseconds drain_idle{2000};   // after an exit, output idle this long is closed
+  std::chrono::milliseconds stop_grace{10000};   // Shutdown: SIGTERM to SIGKILL
+  std::chrono::milliseconds drain_idle{2000};    // after an exit, output idle this long is closed
   std::size_t outbound_high_water = 256 * 1024;  // read stdio only while the IDM queue is below
   std::size_t stdin_buffer_limit = 1024 * 1024;  // per stream
 };

@@ -3,8 +3,8 @@
 // that touch the system; the parsers are pure and tested.
 #pragma once
 
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 

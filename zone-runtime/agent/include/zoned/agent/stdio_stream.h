@@ -76,9 +76,9 @@ class StdioStream {
   std::uint32_t id_;
   bool tty_;
   std::size_t stdin_limit_;
-  UniqueFd out_;  // stdout pipe, or the pty master
-  UniqueFd err_;  // stderr pipe (none with a tty)
-  UniqueFd in_;   // stdin pipe, or a dup of the pty master
+  UniqueFd out_;         // stdout pipe, or the pty master
+  UniqueFd err_;         // stderr pipe (none with a tty)
+  UniqueFd in_;          // stdin pipe, or a dup of the pty master
   UniqueFd tty_master_;  // kept for resize while output is open
   std::string stdin_buffer_;
   bool stdin_eof_requested_ = false;
