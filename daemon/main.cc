@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "options.h"
+#include "zoned/admin/admin_server.h"
 #include "state_lock.h"
 #include "zoned/common/config.h"
 #include "zoned/common/log.h"
@@ -21,6 +22,8 @@
 #include "zoned/image_store/image_store.h"
 #include "zoned/oci/http_registry_client.h"
 #include "zoned/xen/xen_hypervisor.h"
+#include "zoned/zone_runtime/loop_device.h"
+#include "zoned/zone_runtime/zone_manager.h"
 
 namespace {
 
@@ -81,6 +84,40 @@ zoned::Result<std::pair<zoned::Config, std::string>> load_config(const zoned::da
   return std::make_pair(std::move(config), path.empty() ? std::string("(built-in defaults)") : path);
 }
 
+// Image root files become read-only loop devices (autoclear: the kernel frees them once the
+// zone's block backend lets go, even if zoned is gone by then).
+class LoopAttachment final : public zoned::zone_runtime::AttachedDevice {
+ public:
+  explicit LoopAttachment(zoned::zone_runtime::LoopDevice loop) : loop_(std::move(loop)) {}
+  const std::string& path() const override { return loop_.path(); }
+  void release() override { loop_.release(); }
+
+ private:
+  zoned::zone_runtime::LoopDevice loop_;
+};
+
+zoned::Result<std::unique_ptr<zoned::zone_runtime::AttachedDevice>> attach_loop(const std::string& file) {
+  auto loop = zoned::zone_runtime::LoopDevice::attach_read_only(file);
+  if (!loop.ok()) return std::move(loop).take_error();
+  return std::unique_ptr<zoned::zone_runtime::AttachedDevice>(new LoopAttachment(std::move(*loop)));
+}
+
+zoned::zone_runtime::ZoneManagerOptions zone_options(const zoned::Config& config) {
+  zoned::zone_runtime::ZoneManagerOptions o;
+  o.state_dir = config.state_dir;
+  o.kernel = config.zones.kernel;
+  o.initramfs = config.zones.initramfs;
+  o.default_type = config.zones.type == "pvh" ? zoned::zone_runtime::DomainType::kPvh : zoned::zone_runtime::DomainType::kPv;
+  o.default_memory_mib = config.zones.memory_mib;
+  o.max_memory_mib = config.zones.max_memory_mib;
+  o.default_vcpus = config.zones.vcpus;
+  o.max_vcpus = config.zones.max_vcpus;
+  o.agent_timeout = std::chrono::seconds(config.zones.agent_timeout_seconds);
+  o.extra_cmdline = config.zones.extra_cmdline;
+  o.agent_log_level = config.zones.agent_log_level;
+  return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,8 +176,13 @@ int main(int argc, char** argv) {
     zoned::log::error("cannot open the image store", {{"error", store.error().describe()}});
     return fail(kExitFailure, "opening the image store: " + store.error().describe());
   }
-  // No zones exist yet, so no image is in use; zone-runtime will answer this once it runs zones.
-  (*store)->set_in_use_check([](const std::string&) { return false; });
+  auto zones = zoned::zone_runtime::ZoneManager::open(zone_options(config), hypervisor, **store, attach_loop);
+  if (!zones.ok()) {
+    zoned::log::error("cannot open the zone manager", {{"error", zones.error().describe()}});
+    return fail(kExitFailure, "opening the zone manager: " + zones.error().describe());
+  }
+  auto* zone_manager = zones->get();
+  (*store)->set_in_use_check([zone_manager](const std::string& id) { return zone_manager->image_in_use(id); });
 
   zoned::cri::RuntimeService runtime_service(hypervisor, config_json(config, config_source));
   zoned::cri::ImageService image_service(**store);
@@ -150,7 +192,14 @@ int main(int argc, char** argv) {
     zoned::log::error("cannot start the CRI server", {{"error", started.error().describe()}});
     return fail(kExitFailure, started.error().describe());
   }
-  zoned::log::info("ready", {{"socket", config.socket_path}});
+  zoned::admin::AdminServer admin(*zone_manager);
+  auto admin_started = admin.start(config.admin_socket_path);
+  if (!admin_started.ok()) {
+    zoned::log::error("cannot start the admin server", {{"error", admin_started.error().describe()}});
+    server.shutdown(std::chrono::seconds(0));
+    return fail(kExitFailure, admin_started.error().describe());
+  }
+  zoned::log::info("ready", {{"socket", config.socket_path}, {"admin_socket", config.admin_socket_path}});
 
   for (;;) {
     int sig = 0;
@@ -162,6 +211,7 @@ int main(int argc, char** argv) {
     zoned::log::info("shutting down", {{"signal", strsignal(sig)}});
     break;
   }
+  admin.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   zoned::log::info("stopped");
   return 0;

@@ -9,7 +9,7 @@
 namespace zoned::testing {
 
 std::string base_config(const TempDir& dir) {
-  return "socket_path = \"" + dir.file("run/zoned.sock") + "\"\n" + "state_dir = \"" + dir.file("state") + "\"\n" +
+  return "socket_path = \"" + dir.file("run/zoned.sock") + "\"\n" + "admin_socket_path = \"" + dir.file("run/admin.sock") + "\"\n" + "state_dir = \"" + dir.file("state") + "\"\n" +
          "data_dir = \"" + dir.file("data") + "\"\n" + "shutdown_timeout_seconds = 2\n";
 }
 
