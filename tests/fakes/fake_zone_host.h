@@ -1,7 +1,8 @@
 // FakeZoneHost: a Hypervisor without Xen, for ZoneManager tests. Domains live in memory, each
 // with a FakeAgent that speaks IDM over a socketpair the way the real agent (PID 1 in a zone)
 // does, running scripted containers; xenstore is a map; the console is a pty the test writes
-// to; FakeDevices stands in for loop devices.
+// to; FakeDevices stands in for loop devices. The host and devices are in fake_zone_host.cc,
+// the agent and its programs in fake_zone_agent.cc.
 //
 // The connection protocol is the real one: a write of <domain>/data/zoned/idm-request makes
 // the domain's agent (re)listen: it prepares a fresh channel pair and sets idm-ready to the
@@ -114,8 +115,12 @@ class FakeAgent {
   // A running container prints (fd 1 or 2) / exits with a code.
   Status write_output(const std::string& container_id, int fd, std::string data);
   Status exit_container(const std::string& container_id, int32_t exit_code);
-  bool connected() const;     // a daemon answered our Hello and the connection is up
-  int connections() const;    // how many daemons answered our Hello so far
+  // A hung agent records requests but never answers them.
+  void set_hung(bool hung);
+  // Sends an event as is (a hostile or confused zone), after what is already queued.
+  void send_event(idm::v1::Event event);
+  bool connected() const;   // a daemon answered our Hello and the connection is up
+  int connections() const;  // how many daemons answered our Hello so far
   // Waits until connected() or the timeout passes.
   bool wait_connected(std::chrono::milliseconds timeout) const;
 
@@ -152,8 +157,8 @@ class FakeAgent {
   idm::v1::Response signal_exec(const std::string& exec_id, uint32_t sig);
   idm::v1::Response stats();
   idm::v1::Response shutdown();
-  void on_stdin(const idm::v1::StreamData& data);  // mu_ held
-  void run_program(uint32_t stream_id, const FakeProgram& program);  // mu_ held: queues its output
+  void on_stdin(const idm::v1::StreamData& data);                        // mu_ held
+  void run_program(uint32_t stream_id, const FakeProgram& program);      // mu_ held: queues its output
   void finish_container(Container& c, int32_t exit_code, uint32_t sig);  // mu_ held
   void finish_exec(Exec& e, int32_t exit_code, uint32_t sig);            // mu_ held
   void queue_output(uint32_t stream_id, int fd, std::string data);       // mu_ held
@@ -172,6 +177,7 @@ class FakeAgent {
   bool stop_ = false;
   uint64_t connection_ = 0;
   bool connected_ = false;
+  bool hung_ = false;
   int connections_ = 0;
   std::unique_ptr<idm::ByteChannel> pending_channel_;
   std::deque<Outgoing> outbox_;  // stream data kept across connections; events only while connected

@@ -10,6 +10,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -64,7 +65,8 @@ std::vector<std::string> log_records(const std::string& path) {
     if (nl == std::string::npos) nl = text->size();
     const std::string line = text->substr(start, nl - start);
     std::smatch m;
-    out.push_back(std::regex_match(line, m, record) ? m[1].str() + " " + m[2].str() + " " + m[3].str() : "BAD: " + line);
+    out.push_back(std::regex_match(line, m, record) ? m[1].str() + " " + m[2].str() + " " + m[3].str()
+                                                    : "BAD: " + line);
     start = nl + 1;
   }
   return out;
@@ -223,7 +225,7 @@ TEST_CASE_METHOD(Fixture, "create_zone boots a domain, attaches its image and wa
   CHECK(devices[0].released);
   CHECK(devices[0].attached);
 
-  CHECK(agent(z)->connected());
+  CHECK(agent(z)->wait_connected(5s));  // it sees our HelloReply a moment after we sent it
   CHECK(agent(z)->connections() == 1);
   CHECK(exists(zones_dir() + "/" + z.id + "/zone.json"));
 
@@ -520,7 +522,8 @@ TEST_CASE_METHOD(Fixture, "stop_container kills a container that ignores SIGTERM
   CHECK(get(c.id).exit_code == 137);
 }
 
-TEST_CASE_METHOD(Fixture, "remove_container forgets a container, its default log, and is idempotent", "[zone-manager]") {
+TEST_CASE_METHOD(Fixture, "remove_container forgets a container, its default log, and is idempotent",
+                 "[zone-manager]") {
   open();
   const ZoneRecord z = zone();
   auto c = started(z, "hello", {"echo", "hi"});
@@ -547,7 +550,9 @@ TEST_CASE_METHOD(Fixture, "remove_container forgets a container, its default log
 // exec and stats
 
 TEST_CASE_METHOD(Fixture, "exec_sync collects output and the exit code, and kills on timeout", "[zone-manager]") {
-  host.set_program("fail", [](const std::vector<std::string>&) { return FakeProgram{"partial", "bad\n", 2, {}, false}; });
+  host.set_program("fail", [](const std::vector<std::string>&) {
+    return FakeProgram{"partial", "bad\n", 2, {}, false};
+  });
   open();
   const ZoneRecord z = zone();
   auto c = started(z, "sleeper", {"sleep"});
@@ -580,9 +585,8 @@ TEST_CASE_METHOD(Fixture, "exec_sync collects output and the exit code, and kill
   REQUIRE_FALSE(slow.ok());
   CHECK(slow.error().code() == ErrorCode::kDeadlineExceeded);
   const auto requests = agent(z)->requests();
-  CHECK(std::any_of(requests.begin(), requests.end(), [](const std::string& r) {
-    return r.starts_with("SignalExec ") && r.ends_with(" 9");
-  }));
+  CHECK(std::any_of(requests.begin(), requests.end(),
+                    [](const std::string& r) { return r.starts_with("SignalExec ") && r.ends_with(" 9"); }));
   CHECK(get(c.id).state == ContainerState::kRunning);  // the container itself lives on
 
   req.args = {};
@@ -687,7 +691,7 @@ TEST_CASE_METHOD(Fixture, "stop_zone stops containers, asks the agent to shut do
   CHECK(get(c.id).exit_code == 143);
   CHECK_FALSE(manager->image_in_use(image_id('a')));
   CHECK_THAT(manager->console(z.id, 1000).value(), ContainsSubstring("zone login"));  // kept after stop
-  CHECK(manager->stop_zone(z.id, 5s).ok());  // idempotent
+  CHECK(manager->stop_zone(z.id, 5s).ok());                                           // idempotent
   CHECK(manager->create_container(z.id, ContainerSpec{"x", kBusybox, {}, "", {}}).error().code() ==
         ErrorCode::kFailedPrecondition);
 
@@ -774,6 +778,66 @@ TEST_CASE_METHOD(Fixture, "a zone that powers itself off is stopped", "[zone-man
   REQUIRE(eventually([&] { return state_of(z.id) == ZoneState::kStopped; }));
   CHECK(manager->get_zone(z.id)->reason == "PoweredOff");
   CHECK(eventually([&] { return !host.has_domain(z.domid); }));
+}
+
+TEST_CASE_METHOD(Fixture, "stop_zone destroys the domain even when the agent hangs", "[zone-manager]") {
+  options.request_timeout = 300ms;
+  open();
+  const ZoneRecord z = zone();
+  auto a = agent(z);
+  auto c = started(z, "sleeper", {"sleep"});
+  a->set_hung(true);
+  REQUIRE(manager->stop_zone(z.id, 1s).ok());
+  CHECK_FALSE(host.has_domain(z.domid));
+  CHECK(state_of(z.id) == ZoneState::kStopped);
+  CHECK(get(c.id).state == ContainerState::kExited);
+  CHECK(get(c.id).reason == "ZoneStopped");
+}
+
+TEST_CASE_METHOD(Fixture, "what a zone claims is checked: other zones' containers, clocks", "[zone-manager]") {
+  open();
+  const ZoneRecord z1 = zone();
+  ZoneSpec spec;
+  spec.name = "z2";
+  const ZoneRecord z2 = zone(spec);
+  auto other = started(z2, "other", {"sleep"});
+  auto mine = started(z1, "mine", {"sleep"});
+  auto liar = agent(z1);
+
+  idm::v1::Event foreign;  // z1's agent says z2's container exited
+  foreign.mutable_container_exited()->set_container_id(other.id);
+  foreign.mutable_container_exited()->set_exit_code(1);
+  liar->send_event(foreign);
+  idm::v1::Event future;  // its own container, with a finish time far in the future
+  future.mutable_container_exited()->set_container_id(mine.id);
+  future.mutable_container_exited()->set_exit_code(0);
+  future.mutable_container_exited()->set_finished_at_unix_ns(std::numeric_limits<int64_t>::max());
+  liar->send_event(future);
+
+  REQUIRE(eventually([&] { return get(mine.id).state == ContainerState::kExited; }));
+  const auto now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(get(mine.id).finished_at_ns <= now);
+  CHECK(get(mine.id).finished_at_ns >= get(mine.id).started_at_ns);
+  CHECK(get(other.id).state == ContainerState::kRunning);  // untouched
+  CHECK(state_of(z2.id) == ZoneState::kRunning);
+}
+
+TEST_CASE_METHOD(Fixture, "the console keeps the newest output within its bound", "[zone-manager]") {
+  options.console_log_bytes = 1024;
+  open();
+  const ZoneRecord z = zone();
+  for (int i = 0; i < 40; ++i) {
+    const std::string line = "line " + std::to_string(i) + " " + std::string(90, '.') + "\n";
+    REQUIRE(host.write_console(z.domid, line).ok());
+    REQUIRE(eventually([&] { return manager->console(z.id, 1 << 20).value().ends_with(line); }));
+  }
+  const std::string all = manager->console(z.id, 1 << 20).value();
+  CHECK(all.size() <= 1024);
+  CHECK_THAT(all, ContainsSubstring("line 39 "));
+  CHECK_THAT(all, !ContainsSubstring("line 0 "));
+  CHECK(manager->console(z.id, 10).value().size() == 10);
+  CHECK(manager->console("nope", 10).error().code() == ErrorCode::kNotFound);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ StoredZone sample_zone(char digit) {
   z.domid = 7;
   z.domain_name = "zoned-" + z.id.substr(0, 16);
   z.uuid = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
-  z.disks = {{"sha256:" + std::string(64, 'b'), "xvdb", "/dev/loop3"}, {"sha256:" + std::string(64, 'c'), "xvdc", "/dev/loop4"}};
+  z.disks = {{"sha256:" + std::string(64, 'b'), "xvdb", "/dev/loop3"},
+             {"sha256:" + std::string(64, 'c'), "xvdc", "/dev/loop4"}};
   z.created_at_ns = 1'700'000'000'000'000'001;
   z.started_at_ns = 1'700'000'000'000'000'002;
   z.finished_at_ns = 0;
@@ -154,8 +155,8 @@ TEST_CASE("a zone and its containers survive the JSON round trip", "[zone-store]
 }
 
 TEST_CASE("every zone and container state survives the round trip", "[zone-store]") {
-  for (auto state : {ZoneState::kCreating, ZoneState::kRunning, ZoneState::kStopping, ZoneState::kStopped,
-                     ZoneState::kFailed}) {
+  for (auto state :
+       {ZoneState::kCreating, ZoneState::kRunning, ZoneState::kStopping, ZoneState::kStopped, ZoneState::kFailed}) {
     StoredZone s = sample_zone('a');
     s.zone.state = state;
     s.zone.type = DomainType::kPv;
