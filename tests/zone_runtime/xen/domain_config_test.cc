@@ -241,3 +241,18 @@ TEST_CASE("fill_device_disk: a read-only phy disk") {
   CHECK(disk.backend_domid == 0);
   libxl_device_disk_dispose(&disk);
 }
+
+TEST_CASE("a block hotplug script, when given, is set on every disk; it must be absolute") {
+  DomainConfig config;
+  REQUIRE(zoned::xen::build_domain_config(sample_spec(), config, "/usr/libexec/zoned/block-zoned").ok());
+  json j = json::parse(config.to_json());
+  CHECK(j["disks"][0]["script"] == "/usr/libexec/zoned/block-zoned");
+  CHECK(j["disks"][1]["script"] == "/usr/libexec/zoned/block-zoned");
+  DomainConfig defaults;
+  REQUIRE(zoned::xen::build_domain_config(sample_spec(), defaults).ok());
+  CHECK_FALSE(json::parse(defaults.to_json())["disks"][0].contains("script"));
+  DomainConfig relative;
+  auto s = zoned::xen::build_domain_config(sample_spec(), relative, "block-zoned");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code() == ErrorCode::kInvalidArgument);
+}

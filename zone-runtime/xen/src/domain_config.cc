@@ -99,7 +99,7 @@ Status set_vcpus(libxl_domain_build_info& b_info, uint32_t online, uint32_t max)
   return ok_status();
 }
 
-Status set_disks(libxl_domain_config& config, const std::vector<DiskAttachment>& disks) {
+Status set_disks(libxl_domain_config& config, const std::vector<DiskAttachment>& disks, const std::string& script) {
   if (disks.empty()) return ok_status();
   config.disks = static_cast<libxl_device_disk*>(std::calloc(disks.size(), sizeof(libxl_device_disk)));
   if (config.disks == nullptr) return Error(ErrorCode::kResourceExhausted, "out of memory (disks)");
@@ -107,7 +107,7 @@ Status set_disks(libxl_domain_config& config, const std::vector<DiskAttachment>&
     libxl_device_disk& d = config.disks[config.num_disks];
     libxl_device_disk_init(&d);
     ++config.num_disks;  // counted before filling: dispose must see every initialised entry
-    ZONED_TRY(fill_device_disk(disk, d));
+    ZONED_TRY(fill_device_disk(disk, d, script));
   }
   return ok_status();
 }
@@ -177,8 +177,12 @@ std::string DomainConfig::to_json(libxl_ctx* ctx) {
   return json ? std::string(json.get()) : std::string();
 }
 
-Status fill_device_disk(const DiskAttachment& disk, libxl_device_disk& out) {
+Status fill_device_disk(const DiskAttachment& disk, libxl_device_disk& out, const std::string& block_script) {
   ZONED_TRY(validate_disk(disk));
+  if (!block_script.empty()) {
+    ZONED_TRY(check_path("block hotplug script", block_script, false));
+    ZONED_TRY(set_string(out.script, block_script));
+  }
   out.backend_domid = 0;
   out.backend = LIBXL_DISK_BACKEND_PHY;
   out.format = LIBXL_DISK_FORMAT_RAW;
@@ -190,7 +194,7 @@ Status fill_device_disk(const DiskAttachment& disk, libxl_device_disk& out) {
   return ok_status();
 }
 
-Status build_domain_config(const DomainSpec& spec, DomainConfig& config) {
+Status build_domain_config(const DomainSpec& spec, DomainConfig& config, const std::string& block_script) {
   ZONED_TRY(validate_domain_spec(spec));
   libxl_domain_config& c = *config.get();
   const libxl_domain_type type =
@@ -215,7 +219,7 @@ Status build_domain_config(const DomainSpec& spec, DomainConfig& config) {
   c.on_reboot = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
   c.on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
   c.on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
-  return set_disks(c, spec.disks);
+  return set_disks(c, spec.disks, block_script);
 }
 
 }  // namespace zoned::xen

@@ -36,9 +36,9 @@ bool domain_exists(const xen::LibxlCall& lx, uint32_t domid) {
   return rc != ERROR_DOMAIN_NOTFOUND;
 }
 
-// Undo of a failed build: best effort, logged.
+// Undo of a failed build: best effort, logged. libxl usually destroyed it already.
 void destroy_quietly(const xen::LibxlCall& lx, uint32_t domid) {
-  if (domid == 0 || domid >= kFirstReservedDomid) return;
+  if (domid == 0 || domid >= kFirstReservedDomid || !domain_exists(lx, domid)) return;
   int rc = libxl_domain_destroy(lx.ctx(), domid, nullptr);
   if (rc != 0 && domain_exists(lx, domid)) {
     log::error("cannot destroy a half-built domain", {{"domid", domid}, {"error", xen::libxl_error_name(rc)}});
@@ -82,7 +82,7 @@ std::string bounded_name(char* name) {
 Result<uint32_t> XenHypervisor::create_domain(const DomainSpec& spec) {
   const std::string what = "creating domain " + spec.name;
   auto config = std::make_shared<xen::DomainConfig>();
-  if (auto built = xen::build_domain_config(spec, *config); !built.ok()) {
+  if (auto built = xen::build_domain_config(spec, *config, paths_.block_script); !built.ok()) {
     return std::move(built).take_error().wrap(what);
   }
   const auto started = std::chrono::steady_clock::now();
@@ -131,11 +131,11 @@ Result<std::vector<DomainInfo>> XenHypervisor::list_domains() {
 Status XenHypervisor::add_disk(uint32_t domid, const DiskAttachment& disk) {
   ZONED_TRY(check_domid(domid));
   ZONED_TRY(xen::validate_disk(disk));
-  return toolstack_.run<void>([domid, disk](const xen::LibxlCall& lx) -> Status {
+  return toolstack_.run<void>([domid, disk, script = paths_.block_script](const xen::LibxlCall& lx) -> Status {
     libxl_device_disk device;
     libxl_device_disk_init(&device);
     ScopeGuard dispose([&] { libxl_device_disk_dispose(&device); });
-    ZONED_TRY(xen::fill_device_disk(disk, device));
+    ZONED_TRY(xen::fill_device_disk(disk, device, script));
     int rc = libxl_device_disk_add(lx.ctx(), domid, &device, nullptr);
     if (rc != 0) {
       return lx.error(

@@ -5,7 +5,7 @@
 //
 //   zoned_xen_smoke --kernel /usr/share/zoned/vmlinux --initramfs /root/smoke.cpio.gz
 //       [--type pv|pvh] [--cmdline "console=hvc0"] [--memory 256] [--vcpus 1] [--wait 60]
-//       [--disk /path/image.erofs] [--name zoned-smoke] [--keep]
+//       [--disk /path/image.erofs] [--name zoned-smoke] [--block-script PATH] [--keep]
 #include <fcntl.h>
 #include <poll.h>
 #include <termios.h>
@@ -31,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Args {
   DomainSpec spec;
+  XenPaths paths;
   std::string disk_file;
   int wait_seconds = 60;
   bool keep = false;
@@ -73,6 +74,8 @@ std::optional<Args> parse(int argc, char** argv) {
       a.spec.name = next();
     else if (k == "--uuid")
       a.spec.uuid = next();
+    else if (k == "--block-script")
+      a.paths.block_script = next();
     else if (k == "--keep")
       a.keep = true;
     else
@@ -135,7 +138,7 @@ zoned::UniqueFd open_console(const std::string& path) {
 }
 
 int run(Args& args) {
-  XenHypervisor xen;
+  XenHypervisor xen(args.paths);
   auto status = xen.probe();
   if (!status.ready) return fail("probe: " + status.reason + ": " + status.message);
   std::printf("smoke: probe ready, xen %s, hap %s\n", status.details["xen_version"].c_str(),
@@ -214,7 +217,8 @@ int main(int argc, char** argv) {
   if (!args) {
     std::fprintf(stderr,
                  "usage: zoned_xen_smoke --kernel VMLINUX [--initramfs CPIO] [--type pv|pvh] [--cmdline S]\n"
-                 "       [--memory MIB] [--vcpus N] [--wait SECONDS] [--disk FILE] [--name N] [--uuid U] [--keep]\n");
+                 "       [--memory MIB] [--vcpus N] [--wait SECONDS] [--disk FILE] [--name N] [--uuid U] "
+                 "[--block-script PATH] [--keep]\n");
     return 2;
   }
   return run(*args);

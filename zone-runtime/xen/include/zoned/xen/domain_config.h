@@ -48,10 +48,13 @@ class DomainConfig {
 
 // Fills a freshly constructed `config` from `spec` (validated here first). PV or PVH direct
 // kernel boot, no bootloader, no network, no framebuffer; poweroff and reboot destroy, a crash
-// preserves the domain so its console can still be read.
-Status build_domain_config(const zone_runtime::DomainSpec& spec, DomainConfig& config);
+// preserves the domain so its console can still be read. `block_script`: the hotplug script
+// for the disks (absolute path), empty for libxl's default (/etc/xen/scripts/block).
+Status build_domain_config(const zone_runtime::DomainSpec& spec, DomainConfig& config,
+                           const std::string& block_script = {});
 
 // Fills an initialised libxl_device_disk: phy backend in dom0, raw, read-only unless asked.
-Status fill_device_disk(const zone_runtime::DiskAttachment& disk, libxl_device_disk& out);
+Status fill_device_disk(const zone_runtime::DiskAttachment& disk, libxl_device_disk& out,
+                        const std::string& block_script = {});
 
 }  // namespace zoned::xen

@@ -25,6 +25,9 @@ struct XenPaths {
   std::string privcmd = "/dev/xen/privcmd";
   std::string capabilities = "/proc/xen/capabilities";
   std::string xenstored_socket = "/run/xenstored/socket";
+  // Hotplug script for disks; empty: libxl's /etc/xen/scripts/block. zone-runtime/xen/scripts/
+  // block-zoned does only what zoned's read-only loop devices need, much faster.
+  std::string block_script;
 };
 
 class XenHypervisor final : public Hypervisor {
