@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "zone_manager_impl.h"
 #include "zoned/common/fs.h"
@@ -125,7 +126,16 @@ Result<ContainerRecord> ZoneManagerImpl::create_container(const std::string& zon
   create->set_rootfs_device(vdev);
   create->set_stream_id(rec.stream_id);
   create->set_stdin(spec.oci.stdin);
-  create->set_username(generated->username);
+  std::string username = generated->username;
+  if (username.empty() && generated->gid_from_passwd) {
+    // a bare uid: the agent takes its group (and supplementary groups) from the image's passwd
+    try {
+      username = std::to_string(nlohmann::json::parse(generated->config_json).at("process").at("user").at("uid").get<uint32_t>());
+    } catch (const nlohmann::json::exception&) {
+      return Error(ErrorCode::kInternal, "generated container spec has no process.user.uid");
+    }
+  }
+  create->set_username(username);
   create->set_groupname(generated->groupname);
   auto created = (*client)->call(req, options_.request_timeout);
   if (!created.ok()) return created.error().wrap("creating container " + spec.name + " in zone " + zone->stored.zone.spec.name);
