@@ -113,6 +113,7 @@ void to_proto(const zr::ContainerSpec& spec, v1::ContainerSpec* out) {
   out->set_tty(spec.oci.tty);
   out->set_stdin(spec.oci.stdin);
   out->set_readonly_rootfs(spec.oci.readonly_rootfs);
+  out->set_privileged(spec.oci.privileged);
   for (const auto& [key, value] : spec.labels) (*out->mutable_labels())[key] = value;
   out->set_log_path(spec.log_path);
 }
@@ -188,6 +189,7 @@ Result<zr::ContainerSpec> from_proto(const v1::ContainerSpec& spec) {
   out.oci.tty = spec.tty();
   out.oci.stdin = spec.stdin();
   out.oci.readonly_rootfs = spec.readonly_rootfs();
+  out.oci.privileged = spec.privileged();
   out.labels = {spec.labels().begin(), spec.labels().end()};
   out.log_path = spec.log_path();
   if (!out.log_path.empty() && out.log_path[0] != '/') {
@@ -236,8 +238,11 @@ Status parse_user(std::string_view user, oci::ContainerSpecInput& out) {
     }
     out.run_as_group = *gid;
   }
+  bool numeric = !name.empty() && name.find_first_not_of("0123456789") == std::string_view::npos;
   if (auto uid = parse_id(name)) {
     out.run_as_user = *uid;
+  } else if (numeric) {
+    return Error(ErrorCode::kInvalidArgument, "uid " + std::string(name) + " is out of range");
   } else if (valid_user_name(name)) {
     out.run_as_username = std::string(name);
   } else {

@@ -35,7 +35,7 @@ zoned::Status Server::start(const ServerOptions& options) {
   // The socket is created inside BuildAndStart: a umask makes it socket_mode from its first
   // moment, so there is no window in which others could connect. (The umask is process-wide:
   // start servers before other threads create files.)
-  mode_t old_mask = ::umask(static_cast<mode_t>(~options.socket_mode & 0777));
+  mode_t old_mask = ::umask(~options.socket_mode & 0777U);
   server_ = builder.BuildAndStart();
   ::umask(old_mask);
   if (!server_) {

@@ -39,9 +39,12 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
   explicit FakeZoneManager(std::string log_dir) : log_dir_(std::move(log_dir)) {}
 
   // ---- test controls (lock-free to set before the server starts; guarded afterwards) ----
-  void set_fail_next(Error error) {
+  // The next call fails with `error`; with `call` ("create_container"), the next call of that
+  // method only (lookups such as get_zone are never named).
+  void set_fail_next(Error error, std::string call = "") {
     std::lock_guard lock(mu_);
     fail_next_ = std::move(error);
+    fail_call_ = std::move(call);
   }
   void add_image(const std::string& name) {
     std::lock_guard lock(mu_);
@@ -485,11 +488,11 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
   };
 
   Status enter(std::string call) {
-    calls_.push_back(std::move(call));
-    return enter_quiet();
+    calls_.push_back(call);
+    return enter_quiet(call);
   }
-  Status enter_quiet() {
-    if (!fail_next_) return ok_status();
+  Status enter_quiet(const std::string& call = "") {
+    if (!fail_next_ || call.rfind(fail_call_, 0) != 0) return ok_status();
     Error error = std::move(*fail_next_);
     fail_next_.reset();
     return error;
@@ -586,6 +589,7 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
   std::map<std::string, Container> containers_;
   std::set<std::string> known_images_{"busybox", "alpine"};
   std::optional<Error> fail_next_;
+  std::string fail_call_;
   std::vector<std::string> calls_;
   zone_runtime::ExecRequest last_exec_;
   std::chrono::milliseconds last_exec_timeout_{0};

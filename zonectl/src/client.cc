@@ -40,10 +40,10 @@ std::optional<std::string> Client::check_reachable() const {
 
 std::string Client::describe(const grpc::Status& status) const {
   const std::string& message = status.error_message();
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      (message.find("failed to connect") != std::string::npos || message.find("Connection refused") != std::string::npos ||
-       message.find("Socket closed") != std::string::npos)) {
-    return "cannot connect to zoned at " + socket_path_ + ": is zoned running? (" + message + ")";
+  // UNAVAILABLE is also what the daemon says when Xen is unreachable: only blame the connection
+  // when the socket really does not answer.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    if (auto unreachable = check_reachable()) return *unreachable;
   }
   if (status.error_code() == grpc::StatusCode::CANCELLED && message.empty()) return "cancelled";
   return message.empty() ? "the call failed with gRPC status " + std::to_string(status.error_code()) : message;

@@ -27,8 +27,8 @@ class Client {
   v1::ZoneAdmin::Stub& stub() { return *stub_; }
   const std::string& socket_path() const { return socket_path_; }
 
-  // The message for a failed call: the daemon's message, or the connection advice when the
-  // daemon could not be reached.
+  // The message for a failed call: the daemon's message, or, when the socket does not answer,
+  // the connection advice of check_reachable().
   std::string describe(const grpc::Status& status) const;
 
  private:

@@ -83,6 +83,7 @@ std::variant<RunOptions, UsageError> run_options(const ParsedArgs& args) {
   o.container.set_user(args.value("user").value_or(""));
   o.container.set_working_dir(args.value("workdir").value_or(""));
   o.container.set_tty(args.flag("tty"));
+  o.container.set_privileged(args.flag("privileged"));
   o.remove = args.flag("rm");
   o.detach = args.flag("detach");
   if (o.remove && o.detach) return UsageError{"--rm and --detach cannot be used together"};
@@ -239,6 +240,7 @@ Command run_command() {
             {"workdir", 'w', "DIR", "Working directory (default: the image's)"},
             {"entrypoint", 0, "CMD", "Replace the image's entrypoint"},
             {"tty", 't', "", "Give the container a terminal (its output then comes as one stream)"},
+            {"privileged", 0, "", "Privileged inside the zone only: all capabilities, no seccomp, /sys writable"},
             {"interactive", 'i', "", "Forward stdin (not supported yet: use exec -i)"},
             {"rm", 0, "", "Destroy the zone when the container has exited"},
             {"detach", 'd', "", "Start the container, print its id and return"}},

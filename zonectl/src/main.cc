@@ -102,9 +102,9 @@ int main(int argc, char** argv) {
   if (parsed_args.flag("json")) json = true;
   if (auto path = parsed_args.value("socket")) socket = *path;
 
+  // Usage is checked by the command before its first call; a daemon that is not there shows
+  // up as that call failing (Client::describe says so).
   Client client(socket);
   Context ctx{client, json};
-  if (auto unreachable = client.check_reachable()) return ctx.fail(*unreachable);
-  std::fflush(stdout);
   return command->run(ctx, parsed_args);
 }
