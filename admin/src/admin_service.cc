@@ -106,8 +106,8 @@ grpc::Status AdminService::Console(grpc::ServerContext*, const v1::ConsoleReques
                                    v1::ConsoleResponse* response) {
   return run_rpc("admin.Console", [&]() -> Status {
     ZONED_TRY(require(request->zone(), "zone"));
-    size_t tail = request->tail_bytes() == 0 ? kMaxConsoleBytes
-                                             : std::min<size_t>(request->tail_bytes(), kMaxConsoleBytes);
+    size_t tail =
+        request->tail_bytes() == 0 ? kMaxConsoleBytes : std::min<size_t>(request->tail_bytes(), kMaxConsoleBytes);
     auto text = zones_.console(request->zone(), tail);
     if (!text.ok()) return std::move(text).take_error();
     response->set_data(std::move(*text));
@@ -230,7 +230,8 @@ grpc::Status AdminService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequ
     auto exec = from_proto(*request);
     if (!exec.ok()) return std::move(exec).take_error();
     if (request->timeout_ms() < 0) return Error(ErrorCode::kInvalidArgument, "timeout_ms must not be negative");
-    auto timeout = std::chrono::milliseconds(request->timeout_ms() == 0 ? kDefaultExecTimeoutMs : request->timeout_ms());
+    auto timeout =
+        std::chrono::milliseconds(request->timeout_ms() == 0 ? kDefaultExecTimeoutMs : request->timeout_ms());
     size_t max_output = request->max_output_bytes() == 0
                             ? kDefaultExecOutputBytes
                             : std::min<size_t>(request->max_output_bytes(), kMaxExecOutputBytes);

@@ -22,7 +22,8 @@ size_t console_overlap(std::string_view previous, std::string_view current);
 
 // container_logs.cc
 Status stream_container_logs(zone_runtime::ZoneManager& zones, grpc::ServerContext& ctx,
-                             const v1::ContainerLogsRequest& request, grpc::ServerWriter<v1::ContainerLogsChunk>& writer);
+                             const v1::ContainerLogsRequest& request,
+                             grpc::ServerWriter<v1::ContainerLogsChunk>& writer);
 
 // exec_stream.cc
 Status run_exec(zone_runtime::ZoneManager& zones, grpc::ServerContext& ctx,

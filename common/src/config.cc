@@ -136,8 +136,9 @@ Result<int64_t> as_integer_in(std::string_view origin, const toml::node& node, s
   const auto* i = node.as_integer();
   if (i == nullptr) return bad_value(origin, node, key, "must be an integer, not " + std::string(type_name(node)));
   if (i->get() < min || i->get() > max) {
-    return bad_value(origin, node, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                                            ", got " + std::to_string(i->get()));
+    return bad_value(
+        origin, node, key,
+        "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(i->get()));
   }
   return i->get();
 }
@@ -187,13 +188,15 @@ const std::map<std::string, ZonesSetter, std::less<>>& zones_setters() {
        zones_integer(&ZonesConfig::max_memory_mib, "zones.max_memory_mib", kMinZoneMemoryMib, kMaxZoneMemoryMib)},
       {"vcpus", zones_integer(&ZonesConfig::vcpus, "zones.vcpus", 1, kMaxZoneVcpus)},
       {"max_vcpus", zones_integer(&ZonesConfig::max_vcpus, "zones.max_vcpus", 1, kMaxZoneVcpus)},
-      {"agent_timeout_seconds", zones_integer(&ZonesConfig::agent_timeout_seconds, "zones.agent_timeout_seconds", 1, 3600)},
+      {"agent_timeout_seconds",
+       zones_integer(&ZonesConfig::agent_timeout_seconds, "zones.agent_timeout_seconds", 1, 3600)},
       {"extra_cmdline",
        [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
          auto v = as_string(o, n, "zones.extra_cmdline");
          if (!v.ok()) return std::move(v).take_error();
          if (v->size() > kMaxExtraCmdlineBytes) {
-           return bad_value(o, n, "zones.extra_cmdline", "is longer than " + std::to_string(kMaxExtraCmdlineBytes) + " bytes");
+           return bad_value(o, n, "zones.extra_cmdline",
+                            "is longer than " + std::to_string(kMaxExtraCmdlineBytes) + " bytes");
          }
          for (char c : *v) {
            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
@@ -224,9 +227,9 @@ Status check_zones(const ZonesConfig& z, std::string_view origin, const toml::no
                          std::to_string(z.memory_mib) + ")");
   }
   if (z.max_vcpus < z.vcpus) {
-    return bad_value(origin, node, "zones.max_vcpus",
-                     "(" + std::to_string(z.max_vcpus) + ") must be at least zones.vcpus (" + std::to_string(z.vcpus) +
-                         ")");
+    return bad_value(
+        origin, node, "zones.max_vcpus",
+        "(" + std::to_string(z.max_vcpus) + ") must be at least zones.vcpus (" + std::to_string(z.vcpus) + ")");
   }
   return ok_status();
 }
@@ -251,7 +254,8 @@ using Setter = std::function<Status(Config&, std::string_view origin, const toml
 
 Status check_config(const Config& config, std::string_view origin) {
   if (config.admin_socket_path == config.socket_path) {
-    return Error(ErrorCode::kInvalidArgument, std::string(origin) + ": admin_socket_path and socket_path must differ (both are '" +
+    return Error(ErrorCode::kInvalidArgument, std::string(origin) +
+                                                  ": admin_socket_path and socket_path must differ (both are '" +
                                                   config.socket_path + "')");
   }
   return ok_status();

@@ -1,9 +1,10 @@
 // The admin service's pure pieces: user strings and the console overlap used to follow it.
+#include "translate.h"
+
 #include <catch2/catch_test_macros.hpp>
 #include <random>
 
 #include "streams.h"
-#include "translate.h"
 
 using zoned::admin::console_overlap;
 using zoned::admin::format_user;
@@ -33,7 +34,8 @@ TEST_CASE("users: uid, uid:gid, name, name:gid; group names and junk are refused
   CHECK_FALSE(untouched.run_as_user.has_value());
   CHECK(format_user(untouched).empty());
 
-  for (const std::string& bad : std::vector<std::string>{"root:wheel", ":1", "1:", "a b", "-x", "4294967295", "1:4294967295", "x/y",
+  for (const std::string& bad :
+       std::vector<std::string>{"root:wheel", ":1", "1:", "a b", "-x", "4294967295", "1:4294967295", "x/y",
                                 "99999999999999999999", std::string(40, 'a')}) {
     CAPTURE(bad);
     zoned::oci::ContainerSpecInput spec;
@@ -46,11 +48,11 @@ TEST_CASE("users: uid, uid:gid, name, name:gid; group names and junk are refused
 TEST_CASE("console overlap: how much of a new snapshot the last one already had") {
   CHECK(console_overlap("", "abc") == 0);
   CHECK(console_overlap("abc", "") == 0);
-  CHECK(console_overlap("abc", "abcdef") == 3);  // grew, nothing dropped
+  CHECK(console_overlap("abc", "abcdef") == 3);     // grew, nothing dropped
   CHECK(console_overlap("abcdef", "abcdef") == 6);  // nothing new
-  CHECK(console_overlap("abcdef", "defgh") == 3);  // the kept tail moved on
-  CHECK(console_overlap("abc", "xyz") == 0);  // more than the tail was written
-  CHECK(console_overlap("aab", "aabaab") == 3);  // a self-overlapping new snapshot
+  CHECK(console_overlap("abcdef", "defgh") == 3);   // the kept tail moved on
+  CHECK(console_overlap("abc", "xyz") == 0);        // more than the tail was written
+  CHECK(console_overlap("aab", "aabaab") == 3);     // a self-overlapping new snapshot
   CHECK(console_overlap("xxaaa", "aaaab") == 3);
 
   // Against brute force on random small alphabets, where repeats are common.

@@ -1,11 +1,24 @@
 // The zonectl binary, run as a subprocess against an admin server backed by FakeZoneManager:
 // output, exit codes, --json shapes, --help, usage errors and connection errors.
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "admin_fixture.h"
 #include "run_program.h"
+#include "zoned/common/unique_fd.h"
+
+extern char** environ;
 
 using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::StartsWith;
@@ -29,8 +42,8 @@ size_t zone_count(AdminFixture& f) {
   return f.zones.list_zones().size();
 }
 
-const std::vector<std::string> kCommands = {"list", "show", "console", "stats", "run",     "ps", "logs",
-                                            "wait", "exec", "stop",    "rm",    "destroy"};
+const std::vector<std::string> kCommands = {"list", "show", "console", "stats", "run", "ps",
+                                            "logs", "wait", "exec",    "stop",  "rm",  "destroy"};
 
 }  // namespace
 
@@ -55,9 +68,9 @@ TEST_CASE("zonectl run IMAGE echo hi prints hi and exits with the container's co
 
 TEST_CASE("zonectl run passes the zone and container options on") {
   AdminFixture f;
-  auto r = zonectl(f, {"run", "--name", "job", "--type", "pvh", "--memory", "512", "--vcpus", "2", "-e", "A=1",
-                       "--env", "B=two", "-u", "1000:1000", "-w", "/srv", "-t", "--entrypoint", "echo", "busybox",
-                       "from", "entrypoint"});
+  auto r = zonectl(f, {"run",  "--name", "job",          "--type", "pvh",     "--memory", "512",       "--vcpus",
+                       "2",    "-e",     "A=1",          "--env",  "B=two",   "-u",       "1000:1000", "-w",
+                       "/srv", "-t",     "--entrypoint", "echo",   "busybox", "from",     "entrypoint"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out == "from entrypoint\n");
@@ -183,7 +196,8 @@ TEST_CASE("zonectl logs and wait") {
   CHECK(tail.out == "out two\n");
   auto lines = json_of(zonectl(f, {"logs", "--json", c.id()}));
   REQUIRE(lines.size() == 3);
-  CHECK(lines[1] == nlohmann::json{{"time", "2025-01-01T00:00:00.000000000Z"}, {"stream", "stderr"}, {"log", "err one"}});
+  CHECK(lines[1] ==
+        nlohmann::json{{"time", "2025-01-01T00:00:00.000000000Z"}, {"stream", "stderr"}, {"log", "err one"}});
 
   f.zones.finish_container(c.id(), 7);
   auto waited = zonectl(f, {"wait", c.id()});
@@ -339,4 +353,87 @@ TEST_CASE("zonectl without a daemon says so and exits 1") {
   // The default socket is named in the message too.
   auto d = zoned::testing::run_program({ZONECTL_BINARY, "list"});
   if (d.exit_code == 1) CHECK_THAT(d.err, ContainsSubstring("/run/zoned/admin.sock"));
+}
+
+namespace {
+
+// Reads from the pty master until `want` shows up (or 10 s pass); returns all that was read.
+std::string read_pty_until(int master, const std::string& want) {
+  std::string seen;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (seen.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buffer[256];
+    ssize_t n = ::read(master, buffer, sizeof buffer);
+    if (n <= 0) break;
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("zonectl exec -t -i on a terminal: raw mode, the window size, SIGWINCH, restored on exit") {
+  AdminFixture f;
+  f.create_zone("z");
+  auto c = f.create_container("z", "app", {"sleep"});
+  f.start_container(c.id());
+
+  int master = -1, slave = -1;
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = 80;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, &size) == 0);
+  zoned::UniqueFd master_fd(master), slave_fd(slave);
+  termios before{};
+  REQUIRE(::tcgetattr(slave, &before) == 0);
+  REQUIRE((before.c_lflag & ECHO) != 0);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  for (int fd : {0, 1, 2}) posix_spawn_file_actions_adddup2(&actions, slave, fd);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  std::vector<std::string> argv = {ZONECTL_BINARY, "--socket", f.socket, "exec", "-t", "-i", c.id(), "size"};
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  REQUIRE(posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+
+  CHECK_THAT(read_pty_until(master, "24x80\n"), ContainsSubstring("24x80\n"));  // the size at start
+  termios during{};
+  REQUIRE(::tcgetattr(slave, &during) == 0);
+  CHECK((during.c_lflag & (ECHO | ICANON | ISIG)) == 0);  // raw: Ctrl-C would be a byte for the process
+  CHECK(f.zones.last_exec().tty);
+
+  size.ws_row = 50;
+  size.ws_col = 132;
+  REQUIRE(::ioctl(master, TIOCSWINSZ, &size) == 0);
+  ::kill(pid, SIGWINCH);  // the pty is not zonectl's controlling terminal: send it by hand
+  CHECK_THAT(read_pty_until(master, "50x132\n"), ContainsSubstring("50x132\n"));
+
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 1000 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  termios after{};
+  REQUIRE(::tcgetattr(slave, &after) == 0);
+  CHECK((after.c_lflag & ECHO) != 0);  // restored
+  CHECK((after.c_lflag & ICANON) != 0);
+  // The daemon killed the process when the client went away.
+  for (int i = 0; i < 300 && f.zones.live_exec_sessions() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(f.zones.live_exec_sessions() == 0);
 }

@@ -14,10 +14,17 @@ using namespace zoned::zonectl;
 namespace {
 
 CommandSpec exec_like() {
-  return {"exec", "CONTAINER CMD...", "run", "",
-          {{"tty", 't', "", "tty"}, {"interactive", 'i', "", "stdin"}, {"env", 'e', "K=V", "env", true},
+  return {"exec",
+          "CONTAINER CMD...",
+          "run",
+          "",
+          {{"tty", 't', "", "tty"},
+           {"interactive", 'i', "", "stdin"},
+           {"env", 'e', "K=V", "env", true},
            {"user", 'u', "USER", "user"}},
-          2, std::numeric_limits<size_t>::max(), false};
+          2,
+          std::numeric_limits<size_t>::max(),
+          false};
 }
 
 CommandSpec logs_like() {

@@ -555,9 +555,9 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
     return Error(ErrorCode::kNotFound, "container " + key + " not found");
   }
   static Error not_running(const Zone& zone) {
-    return Error(ErrorCode::kFailedPrecondition,
-                 "zone " + zone.record.spec.name + " is " + std::string(zone_runtime::zone_state_name(zone.record.state)) +
-                     ", not running");
+    return Error(ErrorCode::kFailedPrecondition, "zone " + zone.record.spec.name + " is " +
+                                                     std::string(zone_runtime::zone_state_name(zone.record.state)) +
+                                                     ", not running");
   }
 
   static void write_log_line(Container& c, int fd, const std::string& text) {

@@ -57,7 +57,8 @@ class Parser {
     }
     out_.help = out_.flag("help");
     if (out_.help) return out_;
-    if (out_.positional.size() < spec_.min_positional) return UsageError{"missing arguments: usage: zonectl " + spec_.name + " " + spec_.usage};
+    if (out_.positional.size() < spec_.min_positional)
+      return UsageError{"missing arguments: usage: zonectl " + spec_.name + " " + spec_.usage};
     if (out_.positional.size() > spec_.max_positional) {
       return UsageError{"unexpected argument '" + out_.positional[spec_.max_positional] + "'"};
     }
@@ -65,7 +66,8 @@ class Parser {
   }
 
  private:
-  std::optional<UsageError> store(const OptionSpec& option, std::optional<std::string> value, const std::string& shown) {
+  std::optional<UsageError> store(const OptionSpec& option, std::optional<std::string> value,
+                                  const std::string& shown) {
     if (option.value_name.empty()) {
       if (value) return UsageError{"option " + shown + " takes no value"};
       out_.values[option.name].push_back("");

@@ -18,9 +18,9 @@
 namespace zoned::zonectl {
 
 struct OptionSpec {
-  std::string name;         // long name without dashes: "memory"
-  char short_name = 0;      // 'm', or 0
-  std::string value_name;   // "MiB"; empty: a flag without a value
+  std::string name;        // long name without dashes: "memory"
+  char short_name = 0;     // 'm', or 0
+  std::string value_name;  // "MiB"; empty: a flag without a value
   std::string help;
   bool repeatable = false;  // --env K=V --env K2=V2
 };

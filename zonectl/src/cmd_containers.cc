@@ -97,14 +97,22 @@ int run_wait(Context& ctx, const ParsedArgs& args) {
 std::vector<Command> container_commands() {
   return {
       {{"ps", "[OPTIONS] [ZONE]", "List containers, of all zones or of one.", "", {}, 0, 1}, run_ps},
-      {{"logs", "[OPTIONS] CONTAINER", "Print a container's output (stdout to stdout, stderr to stderr).",
+      {{"logs",
+        "[OPTIONS] CONTAINER",
+        "Print a container's output (stdout to stdout, stderr to stderr).",
         "CONTAINER is an id or a unique id prefix.",
         {{"bytes", 'n', "BYTES", "Start at the first whole line of the log's last BYTES bytes"},
          {"follow", 'f', "", "Keep printing until the container exits (Ctrl-C ends)"}},
-        1, 1},
+        1,
+        1},
        run_logs},
-      {{"wait", "[OPTIONS] CONTAINER", "Wait until a container exits; print its exit code and exit with it.", "",
-        {}, 1, 1},
+      {{"wait",
+        "[OPTIONS] CONTAINER",
+        "Wait until a container exits; print its exit code and exit with it.",
+        "",
+        {},
+        1,
+        1},
        run_wait},
   };
 }

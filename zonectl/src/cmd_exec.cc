@@ -142,7 +142,9 @@ int run_exec(Context& ctx, const ParsedArgs& args) {
     std::lock_guard lock(interrupted_mutex);
     if (interrupted) return kExitInterrupted;
   }
-  if (!outcome.exit) return ctx.fail(status.ok() ? grpc::Status(grpc::StatusCode::INTERNAL, "the exec ended without an exit status") : status);
+  if (!outcome.exit)
+    return ctx.fail(status.ok() ? grpc::Status(grpc::StatusCode::INTERNAL, "the exec ended without an exit status")
+                                : status);
   if (ctx.json) {
     ctx.print_json({{"exit_code", outcome.exit->exit_code()},
                     {"signal", outcome.exit->signal()},

@@ -107,7 +107,8 @@ int run_destroy(Context& ctx, const ParsedArgs& args) {
 
 std::vector<Command> lifecycle_commands() {
   return {
-      {{"stop", "[OPTIONS] ZONE|CONTAINER",
+      {{"stop",
+        "[OPTIONS] ZONE|CONTAINER",
         "Stop a zone (its containers get SIGTERM, then SIGKILL after the grace period; the domain is powered off) "
         "or one container.",
         "A zone is named by id, unique id prefix or name; a container by id or unique id prefix. Prints the id.",
@@ -115,15 +116,21 @@ std::vector<Command> lifecycle_commands() {
         1,
         1},
        run_stop},
-      {{"rm", "[OPTIONS] ZONE|CONTAINER",
+      {{"rm",
+        "[OPTIONS] ZONE|CONTAINER",
         "Remove a stopped zone (with its containers) or an exited container.",
         "Prints the id.",
         {{"force", 'f', "", "Remove even if running: a zone is destroyed, a container killed first"}},
         1,
         1},
        run_rm},
-      {{"destroy", "[OPTIONS] ZONE", "Kill a zone at once and remove it (stop with grace 0, then rm).", "Prints the id.",
-        {}, 1, 1},
+      {{"destroy",
+        "[OPTIONS] ZONE",
+        "Kill a zone at once and remove it (stop with grace 0, then rm).",
+        "Prints the id.",
+        {},
+        1,
+        1},
        run_destroy},
   };
 }

@@ -77,7 +77,8 @@ std::variant<RunOptions, UsageError> run_options(const ParsedArgs& args) {
   if (auto entrypoint = args.value("entrypoint")) o.container.add_command(*entrypoint);
   for (size_t i = 1; i < args.positional.size(); ++i) o.container.add_args(args.positional[i]);
   for (const auto& env : args.all("env")) {
-    if (env.find('=') == std::string::npos || env[0] == '=') return UsageError{"--env needs KEY=VALUE, got '" + env + "'"};
+    if (env.find('=') == std::string::npos || env[0] == '=')
+      return UsageError{"--env needs KEY=VALUE, got '" + env + "'"};
     o.container.add_env(env);
   }
   o.container.set_user(args.value("user").value_or(""));
@@ -170,8 +171,9 @@ int run_run(Context& ctx, const ParsedArgs& args) {
   if (auto* error = std::get_if<UsageError>(&parsed)) return ctx.usage("run", error->message);
   const RunOptions& options = std::get<RunOptions>(parsed);
   if (args.flag("interactive")) {
-    return ctx.fail("run -i is not supported yet: the daemon cannot attach to a container's stdin; "
-                    "use 'zonectl run -d IMAGE sleep ...' and 'zonectl exec -i'");
+    return ctx.fail(
+        "run -i is not supported yet: the daemon cannot attach to a container's stdin; "
+        "use 'zonectl run -d IMAGE sleep ...' and 'zonectl exec -i'");
   }
   Interrupts interrupts;
   SignalScope scope([&interrupts](int) { interrupts.interrupt(); });

@@ -118,7 +118,8 @@ int run_stats(Context& ctx, const ParsedArgs& args) {
     ctx.print_json(message_json(response));
     return kExitOk;
   }
-  uint64_t used = response.memory_total_bytes() - std::min(response.memory_available_bytes(), response.memory_total_bytes());
+  uint64_t used =
+      response.memory_total_bytes() - std::min(response.memory_available_bytes(), response.memory_total_bytes());
   std::ostringstream out;
   out << "Zone:        " << response.zone_id() << "\n"
       << "Memory:      " << format_bytes(used) << " used of " << format_bytes(response.memory_total_bytes()) << " ("
@@ -127,8 +128,7 @@ int run_stats(Context& ctx, const ParsedArgs& args) {
   if (response.containers_size() > 0) {
     Table table({"CONTAINER", "CPU TIME", "MEMORY"});
     for (const auto& c : response.containers()) {
-      table.add({short_id(c.id()), format_seconds(c.cpu_usage_ns()),
-                 format_bytes(c.memory_working_set_bytes())});
+      table.add({short_id(c.id()), format_seconds(c.cpu_usage_ns()), format_bytes(c.memory_working_set_bytes())});
     }
     out << "\n" << table.render();
   }
@@ -170,18 +170,33 @@ int run_console(Context& ctx, const ParsedArgs& args) {
 
 std::vector<Command> zone_commands() {
   return {
-      {{"list", "[OPTIONS]", "List the zones.", "Columns: ID (first 12 hex), NAME, STATE, TYPE, DOMID, MEMORY, CONTAINERS, AGE.",
-        {}, 0, 0},
+      {{"list",
+        "[OPTIONS]",
+        "List the zones.",
+        "Columns: ID (first 12 hex), NAME, STATE, TYPE, DOMID, MEMORY, CONTAINERS, AGE.",
+        {},
+        0,
+        0},
        run_list},
-      {{"show", "[OPTIONS] ZONE", "Show everything about a zone, and its containers.",
-        "ZONE is an id, a unique id prefix or a name.", {}, 1, 1},
+      {{"show",
+        "[OPTIONS] ZONE",
+        "Show everything about a zone, and its containers.",
+        "ZONE is an id, a unique id prefix or a name.",
+        {},
+        1,
+        1},
        run_show},
-      {{"console", "[OPTIONS] ZONE", "Print the zone's console (the daemon keeps its tail).", "",
+      {{"console",
+        "[OPTIONS] ZONE",
+        "Print the zone's console (the daemon keeps its tail).",
+        "",
         {{"bytes", 'n', "BYTES", "Print only the last BYTES bytes"},
          {"follow", 'f', "", "Keep printing new console output until the zone stops (Ctrl-C ends)"}},
-        1, 1},
+        1,
+        1},
        run_console},
-      {{"stats", "[OPTIONS] ZONE", "Show the zone's memory and CPU use, and its containers'.", "", {}, 1, 1}, run_stats},
+      {{"stats", "[OPTIONS] ZONE", "Show the zone's memory and CPU use, and its containers'.", "", {}, 1, 1},
+       run_stats},
   };
 }
 

@@ -22,13 +22,15 @@ std::string main_help() {
   for (const auto& c : all_commands()) {
     out += "  " + c.spec.name + std::string(width - c.spec.name.size() + 2, ' ') + c.spec.summary + "\n";
   }
-  out +=
-      "  help" + std::string(width > 4 ? width - 4 + 2 : 2, ' ') + "Show this help, or a command's: zonectl help COMMAND\n\n"
-      "Global options:\n"
-      "  --socket PATH  The admin socket (default " + std::string(kDefaultSocket) + ")\n"
-      "  --json         Print machine-readable JSON\n"
-      "  -h, --help     Show this help\n\n"
-      "Exit codes: 0 success, 1 error, 2 bad usage; run, exec and wait exit with the process's exit code.\n";
+  out += "  help" + std::string(width > 4 ? width - 4 + 2 : 2, ' ') +
+         "Show this help, or a command's: zonectl help COMMAND\n\n"
+         "Global options:\n"
+         "  --socket PATH  The admin socket (default " +
+         std::string(kDefaultSocket) +
+         ")\n"
+         "  --json         Print machine-readable JSON\n"
+         "  -h, --help     Show this help\n\n"
+         "Exit codes: 0 success, 1 error, 2 bad usage; run, exec and wait exit with the process's exit code.\n";
   return out;
 }
 

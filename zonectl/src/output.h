@@ -27,12 +27,12 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-std::string short_id(std::string_view id);        // the first 12 characters
+std::string short_id(std::string_view id);                 // the first 12 characters
 std::string format_age(int64_t since_ns, int64_t now_ns);  // "42s", "5m", "3h", "2d"; "-" when unset
-std::string format_mib(uint64_t mib);              // "256MiB", "2GiB"
-std::string format_bytes(uint64_t bytes);          // "512B", "1.5KiB", "256.0MiB"
-std::string format_seconds(uint64_t ns);            // "12.345s"
-std::string format_time(int64_t unix_ns);          // "2025-01-01T12:00:00Z"; "-" when unset
+std::string format_mib(uint64_t mib);                      // "256MiB", "2GiB"
+std::string format_bytes(uint64_t bytes);                  // "512B", "1.5KiB", "256.0MiB"
+std::string format_seconds(uint64_t ns);                   // "12.345s"
+std::string format_time(int64_t unix_ns);                  // "2025-01-01T12:00:00Z"; "-" when unset
 int64_t now_ns();
 
 }  // namespace zoned::zonectl

@@ -22,16 +22,16 @@ struct RegistryHostConfig {
 // [zones]: how zones (the Xen domains that run pods) are built. Checked when the config is
 // parsed: memory_mib >= 64, max_memory_mib >= memory_mib, 1 <= vcpus <= max_vcpus <= 64.
 struct ZonesConfig {
-  std::string kernel = "/usr/share/zoned/vmlinux";         // the zone kernel (absolute path)
+  std::string kernel = "/usr/share/zoned/vmlinux";            // the zone kernel (absolute path)
   std::string initramfs = "/usr/share/zoned/initramfs.cpio";  // the zone initramfs with the agent
-  std::string type = "pv";                                 // "pv" or "pvh": default domain type
-  uint64_t memory_mib = 256;                               // default memory at boot
-  uint64_t max_memory_mib = 1024;                          // the most a zone may ever be given
-  uint32_t vcpus = 1;                                      // default vCPUs at boot
-  uint32_t max_vcpus = 2;                                  // the most a zone may ask for
-  int agent_timeout_seconds = 60;                          // domain created -> agent said hello
-  std::string extra_cmdline;                               // appended to the zone kernel's command line
-  std::string agent_log_level = "info";                    // debug, info, warn or error
+  std::string type = "pv";                                    // "pv" or "pvh": default domain type
+  uint64_t memory_mib = 256;                                  // default memory at boot
+  uint64_t max_memory_mib = 1024;                             // the most a zone may ever be given
+  uint32_t vcpus = 1;                                         // default vCPUs at boot
+  uint32_t max_vcpus = 2;                                     // the most a zone may ask for
+  int agent_timeout_seconds = 60;                             // domain created -> agent said hello
+  std::string extra_cmdline;                                  // appended to the zone kernel's command line
+  std::string agent_log_level = "info";                       // debug, info, warn or error
 };
 
 struct Config {

@@ -15,7 +15,7 @@ namespace zoned::cri {
 
 struct ServerOptions {
   std::string socket_path;
-  std::string socket_group;  // empty: keep the daemon's group
+  std::string socket_group;   // empty: keep the daemon's group
   mode_t socket_mode = 0660;  // the admin socket uses 0600
   std::string name = "CRI";   // what is served, for the log
 };
