@@ -60,7 +60,7 @@ TEST_CASE("a bad config stops the daemon before it serves, naming the problem") 
     std::string cfg = tmp.write("c.toml", config_for(tmp, "listen_addr = \"x\"\n"));
     auto r = run_to_exit({ZONED_BINARY, "--config", cfg}, tmp.file("out"));
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, ContainsSubstring("unknown key 'listen_addr'") && ContainsSubstring("c.toml:5"));
+    CHECK_THAT(r.output, ContainsSubstring("unknown key 'listen_addr'") && ContainsSubstring("c.toml:6"));
   }
   SECTION("wrong type") {
     std::string cfg = tmp.write("c.toml", config_for(tmp, "log_level = true\n"));
