@@ -1,5 +1,7 @@
 #include "container_log.h"
 
+#include "clock.h"
+
 #include <fcntl.h>
 #include <time.h>
 
@@ -30,16 +32,8 @@ std::string ContainerLog::format_timestamp(int64_t unix_ns) {
   return out;
 }
 
-namespace {
-int64_t now_ns() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-}  // namespace
-
 Status ContainerLog::emit(int fd, std::string_view text, bool partial) {
-  std::string record = format_timestamp(now_ns());
+  std::string record = format_timestamp(now_unix_ns());
   record += fd == 2 ? " stderr " : " stdout ";
   record += partial ? "P " : "F ";
   record.append(text);

@@ -34,12 +34,6 @@ std::string_view container_state_name(ContainerState state) {
   return "unknown";
 }
 
-int64_t now_unix_ns() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 std::string random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
   for (size_t got = 0; got < bytes;) {

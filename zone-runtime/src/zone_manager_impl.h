@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "clock.h"
 #include "console_reader.h"
 #include "container_log.h"
 #include "zone_store.h"
@@ -139,7 +140,6 @@ class ZoneManagerImpl final : public ZoneManager {
   std::thread monitor_;
 };
 
-int64_t now_unix_ns();
 std::string random_hex(size_t bytes);
 
 }  // namespace zoned::zone_runtime
