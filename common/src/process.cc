@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,34 +50,64 @@ int configure_signals(posix_spawnattr_t& attr) {
   return rc;
 }
 
-int configure_fds(posix_spawn_file_actions_t& actions, int output_fd) {
-  int rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+// The descriptors the child gets: stdin (-1: /dev/null), stdout, stderr.
+struct ChildFds {
+  int input = -1;
+  int output = -1;
+  int error = -1;
+};
+
+int configure_fds(posix_spawn_file_actions_t& actions, const ChildFds& fds) {
+  int rc = fds.input < 0 ? posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                         : posix_spawn_file_actions_adddup2(&actions, fds.input, 0);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, fds.output, 1);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, fds.error, 2);
   if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   return rc;
 }
 
-Result<pid_t> spawn(const Options& options, int output_fd) {
+// Options::stdin_data in a memfd positioned at its start (no pipe to feed while draining).
+Result<UniqueFd> stdin_memfd(const Options& options) {
+  UniqueFd fd(::memfd_create("zoned-stdin", MFD_CLOEXEC));
+  if (!fd.valid()) return sys_error("creating stdin for " + options.argv[0]);
+  const std::string& data = *options.stdin_data;
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("writing stdin for " + options.argv[0]);
+    done += static_cast<size_t>(n);
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return sys_error("rewinding stdin for " + options.argv[0]);
+  return fd;
+}
+
+Result<pid_t> spawn(const Options& options, const ChildFds& fds) {
   SpawnSetup setup;
   int rc = configure_signals(setup.attr);
-  if (rc == 0) rc = configure_fds(setup.actions, output_fd);
+  if (rc == 0) rc = configure_fds(setup.actions, fds);
   if (rc != 0) return sys_error("preparing to run " + options.argv[0], rc);
   std::vector<char*> argv;
   argv.reserve(options.argv.size() + 1);
   for (const std::string& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  if (options.env) {
+    envp.reserve(options.env->size() + 1);
+    for (const std::string& entry : *options.env) envp.push_back(const_cast<char*>(entry.c_str()));
+    envp.push_back(nullptr);
+  }
   pid_t pid = -1;
-  rc = posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), environ);
+  rc = posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), options.env ? envp.data() : environ);
   if (rc != 0) return sys_error("running " + options.argv[0], rc);
   return pid;
 }
 
-void append_bounded(Outcome& outcome, const char* data, size_t size, size_t max) {
-  outcome.output.append(data, size);
-  if (outcome.output.size() > max) {
-    outcome.output.erase(0, outcome.output.size() - max);
-    outcome.output_truncated = true;
+void append_bounded(std::string& out, bool& truncated, const char* data, size_t size, size_t max) {
+  out.append(data, size);
+  if (out.size() > max) {
+    out.erase(0, out.size() - max);
+    truncated = true;
   }
 }
 
@@ -86,23 +117,38 @@ int remaining_ms(Clock::time_point deadline) {
   return left > 60'000 ? 60'000 : static_cast<int>(left);
 }
 
-// Reads the child's output until EOF. False when the deadline passed first.
-Result<bool> drain_output(int fd, Outcome& outcome, const Options& options, Clock::time_point deadline) {
+// Reads the child's output (and its separate stderr, when error_fd >= 0) until EOF on both.
+// False when the deadline passed first.
+Result<bool> drain_output(int output_fd, int error_fd, Outcome& outcome, const Options& options,
+                          Clock::time_point deadline) {
   char buf[8192];
+  pollfd pfds[2] = {{output_fd, POLLIN, 0}, {error_fd, POLLIN, 0}};
   for (;;) {
-    pollfd pfd{fd, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, remaining_ms(deadline));
+    if (pfds[0].fd < 0 && pfds[1].fd < 0) return true;
+    int ready = ::poll(pfds, 2, remaining_ms(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return sys_error("waiting for output of " + options.argv[0]);
     if (ready == 0) {
       if (Clock::now() >= deadline) return false;
       continue;
     }
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error("reading output of " + options.argv[0]);
-    if (n == 0) return true;
-    append_bounded(outcome, buf, static_cast<size_t>(n), options.max_output_bytes);
+    for (size_t i = 0; i < 2; ++i) {
+      if (pfds[i].fd < 0 || pfds[i].revents == 0) continue;
+      ssize_t n = ::read(pfds[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return sys_error("reading output of " + options.argv[0]);
+      if (n == 0) {
+        pfds[i].fd = -1;
+        continue;
+      }
+      if (i == 0) {
+        append_bounded(outcome.output, outcome.output_truncated, buf, static_cast<size_t>(n),
+                       options.max_output_bytes);
+      } else {
+        append_bounded(outcome.error_output, outcome.error_output_truncated, buf, static_cast<size_t>(n),
+                       options.max_output_bytes);
+      }
+    }
   }
 }
 
@@ -142,9 +188,26 @@ Result<Outcome> run(const Options& options) {
   if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("creating pipe for " + options.argv[0]);
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
-  auto pid = spawn(options, write_end.get());
+  UniqueFd error_read_end;
+  UniqueFd error_write_end;
+  if (options.separate_stderr) {
+    if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("creating pipe for " + options.argv[0]);
+    error_read_end.reset(fds[0]);
+    error_write_end.reset(fds[1]);
+  }
+  UniqueFd input;
+  if (options.stdin_data) {
+    auto memfd = stdin_memfd(options);
+    if (!memfd.ok()) return std::move(memfd).take_error();
+    input = std::move(*memfd);
+  }
+  ChildFds child_fds{input.get(), write_end.get(), options.separate_stderr ? error_write_end.get() : write_end.get()};
+  auto pid = spawn(options, child_fds);
   if (!pid.ok()) return std::move(pid).take_error();
-  write_end.reset();  // the child holds the only write end now: EOF when it exits
+  // The child holds the only write ends now: EOF when it exits.
+  write_end.reset();
+  error_write_end.reset();
+  input.reset();
 
   // From here the child must be reaped on every path, killed first if we give up on it.
   bool reaped = false;
@@ -156,7 +219,7 @@ Result<Outcome> run(const Options& options) {
   });
   Outcome outcome;
   const auto deadline = Clock::now() + options.timeout;
-  auto drained = drain_output(read_end.get(), outcome, options, deadline);
+  auto drained = drain_output(read_end.get(), error_read_end.get(), outcome, options, deadline);
   if (!drained.ok()) return std::move(drained).take_error();
   if (*drained) {
     auto done = reap(*pid, outcome, deadline, false);
