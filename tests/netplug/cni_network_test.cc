@@ -9,6 +9,7 @@
 
 #include "fakes/fake_cni_plugin.h"
 #include "support/temp_dir.h"
+#include "zoned/netplug/reconcile.h"
 #include "zoned/netplug/zone_network_config.h"
 
 using namespace zoned::netplug;
@@ -228,4 +229,56 @@ TEST_CASE("pod fields that cannot be carried in CNI_ARGS are refused", "[netplug
   CniNetwork cni(f.options);
   AttachRequest bad = f.request("../escape");
   CHECK(cni.setup(bad).error().code() == zoned::ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("an ADD cut short by a crash leaves a pending entry that reconciliation deletes", "[netplug][cni]") {
+  Fixture f;
+  f.plugins.add("fake-main", "exit 0");
+  f.conf("10-one.conflist", R"({"cniVersion":"1.0.0","name":"one","plugins":[{"type":"fake-main"}]})");
+  // What setup() records before running ADD; the daemon died before completing it.
+  ResultCache cache(f.options.cache_dir);
+  CachedAttachment pending{"one",
+                           "deadbeef",
+                           "eth0",
+                           "/run/netns/fake-gone",
+                           R"({"cniVersion":"1.0.0","name":"one","plugins":[{"type":"fake-main"}]})",
+                           "IgnoreUnknown=1",
+                           "{}",
+                           "",
+                           PodRef{"deadbeef", "p", "ns", "u"}};
+  REQUIRE(cache.store(pending).ok());
+  CachedAttachment live = pending;
+  live.container_id = "alive";
+  REQUIRE(cache.store(live).ok());
+  f.tmp.write("cache/garbage-entry", "{not json");
+
+  CniNetwork cni(f.options);
+  NetnsManager netns(f.tmp.path() + "/netns");
+  ReconcileReport report = reconcile(cni, netns, {"alive"});
+  CHECK(report.errors.empty());
+  CHECK(report.deleted_attachments == std::vector<std::string>{"one/deadbeef/eth0"});
+  auto calls = f.plugins.calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].command == "DEL");
+  CHECK_THAT(calls[0].env, ContainsSubstring("CNI_CONTAINERID=deadbeef\n"));
+  CHECK_FALSE(json::parse(calls[0].stdin).contains("prevResult"));  // there was no result yet
+  auto left = cni.cached();
+  REQUIRE(left.ok());
+  REQUIRE(left->size() == 1);
+  CHECK(left->at(0).container_id == "alive");
+}
+
+TEST_CASE("the cache refuses names that would escape its directory", "[netplug][cni]") {
+  TempDir tmp;
+  ResultCache cache(tmp.path());
+  CachedAttachment entry{"net", "../../etc", "eth0", "", "{}", "", "{}", "", {}};
+  CHECK(cache.store(entry).error().code() == zoned::ErrorCode::kInvalidArgument);
+  entry.container_id = "ok";
+  entry.ifname = "eth0/x";
+  CHECK_FALSE(cache.store(entry).ok());
+  entry.ifname = "eth0";
+  entry.network_name = "-bad";
+  CHECK_FALSE(cache.store(entry).ok());
+  CHECK(cache.load("net", "missing", "eth0").ok());
+  CHECK_FALSE(cache.load("net", "missing", "eth0")->has_value());
 }
