@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,10 @@ std::string config_json(const zoned::Config& c, const std::string& source) {
       {"log_level", zoned::log::level_name(c.log_level)},
       {"log_format", c.log_format == zoned::log::Format::kJson ? "json" : "text"},
       {"shutdown_timeout_seconds", c.shutdown_timeout_seconds},
+      {"cri",
+       {{"runtime_handler", c.cri.runtime_handler},
+        {"default_runtime_handler", c.cri.default_runtime_handler},
+        {"cgroup_driver", c.cri.cgroup_driver}}},
   };
   for (const auto& [host, r] : c.registries) {
     j["registries"][host] = {
@@ -118,6 +123,26 @@ zoned::zone_runtime::ZoneManagerOptions zone_options(const zoned::Config& config
   return o;
 }
 
+// The disk hotplug script: ours unless configured otherwise. A script named in the config must
+// exist; the built-in default may be missing (zoned not installed by `cmake --install`), in
+// which case Xen's own script is used, slower but correct.
+zoned::Result<zoned::zone_runtime::XenPaths> xen_paths_for(const zoned::Config& config) {
+  zoned::zone_runtime::XenPaths paths;
+  const std::string& script = config.zones.block_script;
+  if (!script.empty() && ::access(script.c_str(), X_OK) != 0) {
+    const int err = errno;
+    if (config.zones.block_script_set) {
+      return zoned::Error(zoned::ErrorCode::kInvalidArgument, "zones.block_script " + script + " is not an executable file",
+                          err);
+    }
+    zoned::log::warn("zoned's disk hotplug script is not installed: using Xen's /etc/xen/scripts/block (slower)",
+                     {{"missing", script}});
+    return paths;
+  }
+  paths.block_script = script;
+  return paths;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -158,7 +183,9 @@ int main(int argc, char** argv) {
   if (!lock.ok()) return fail(kExitFailure, lock.error().describe());
 
   zoned::log::info("starting", {{"version", zoned::kVersion}, {"pid", ::getpid()}, {"config", config_source}});
-  zoned::zone_runtime::XenHypervisor hypervisor;
+  auto xen_paths = xen_paths_for(config);
+  if (!xen_paths.ok()) return fail(kExitUsage, "invalid configuration: " + xen_paths.error().describe());
+  zoned::zone_runtime::XenHypervisor hypervisor(*xen_paths);
   auto hv = hypervisor.probe();
   if (hv.ready) {
     zoned::log::info("xen reachable: runtime ready", {{"xen_version", hv.details["xen_version"]}});
@@ -184,9 +211,19 @@ int main(int argc, char** argv) {
   auto* zone_manager = zones->get();
   (*store)->set_in_use_check([zone_manager](const std::string& id) { return zone_manager->image_in_use(id); });
 
-  zoned::cri::RuntimeService runtime_service(hypervisor, config_json(config, config_source));
+  zoned::cri::RuntimeServiceOptions runtime_options;
+  runtime_options.state_dir = config.state_dir;
+  runtime_options.runtime_handler = config.cri.runtime_handler;
+  runtime_options.default_runtime_handler = config.cri.default_runtime_handler;
+  runtime_options.cgroup_driver = config.cri.cgroup_driver;
+  runtime_options.config_json = config_json(config, config_source);
+  auto runtime_service = zoned::cri::RuntimeService::open(runtime_options, hypervisor, *zone_manager, store->get());
+  if (!runtime_service.ok()) {
+    zoned::log::error("cannot open the CRI runtime service", {{"error", runtime_service.error().describe()}});
+    return fail(kExitFailure, "opening the CRI runtime service: " + runtime_service.error().describe());
+  }
   zoned::cri::ImageService image_service(**store);
-  zoned::cri::Server server({&runtime_service, &image_service});
+  zoned::cri::Server server({runtime_service->get(), &image_service});
   auto started = server.start({config.socket_path, config.socket_group});
   if (!started.ok()) {
     zoned::log::error("cannot start the CRI server", {{"error", started.error().describe()}});

@@ -206,6 +206,18 @@ const std::map<std::string, ZonesSetter, std::less<>>& zones_setters() {
          z.extra_cmdline = *v;
          return ok_status();
        }},
+      {"block_script",
+       [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "zones.block_script");
+         if (!v.ok()) return std::move(v).take_error();
+         if (!v->empty()) {
+           auto path = as_absolute_path(o, n, "zones.block_script");
+           if (!path.ok()) return std::move(path).take_error();
+         }
+         z.block_script = *v;
+         z.block_script_set = true;
+         return ok_status();
+       }},
       {"agent_log_level",
        [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
          auto v = as_string(o, n, "zones.agent_log_level");
@@ -248,6 +260,43 @@ Status parse_zones(Config& config, std::string_view origin, const toml::node& no
     ZONED_TRY(it->second(config.zones, origin, value));
   }
   return check_zones(config.zones, origin, node);
+}
+
+bool valid_handler_name(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+  }
+  return true;
+}
+
+// [cri]
+Status parse_cri(Config& config, std::string_view origin, const toml::node& node) {
+  const auto* table = node.as_table();
+  if (table == nullptr) return bad_value(origin, node, "cri", "must be a table, not " + std::string(type_name(node)));
+  for (const auto& [key, value] : *table) {
+    std::string full = "cri." + std::string(key.str());
+    if (key.str() == "runtime_handler" || key.str() == "default_runtime_handler") {
+      auto v = as_string(origin, value, full);
+      if (!v.ok()) return std::move(v).take_error();
+      if (!valid_handler_name(*v)) {
+        return bad_value(origin, value, full, "must be 1-63 of [a-z0-9-.] (a RuntimeClass handler); got '" + *v + "'");
+      }
+      (key.str() == "runtime_handler" ? config.cri.runtime_handler : config.cri.default_runtime_handler) = *v;
+    } else if (key.str() == "cgroup_driver") {
+      auto v = as_string(origin, value, full);
+      if (!v.ok()) return std::move(v).take_error();
+      if (*v != "systemd" && *v != "cgroupfs") {
+        return bad_value(origin, value, full, "must be 'systemd' or 'cgroupfs'; got '" + *v + "'");
+      }
+      config.cri.cgroup_driver = *v;
+    } else {
+      return Error(ErrorCode::kInvalidArgument,
+                   where(origin, value) + ": unknown key '" + full +
+                       "' (known keys: cgroup_driver, default_runtime_handler, runtime_handler)");
+    }
+  }
+  return ok_status();
 }
 
 using Setter = std::function<Status(Config&, std::string_view origin, const toml::node&)>;
@@ -330,6 +379,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"registries", parse_registries},
       {"zones", parse_zones},
+      {"cri", parse_cri},
   };
   return table;
 }

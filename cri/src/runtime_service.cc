@@ -1,7 +1,12 @@
+// RuntimeService: construction, restart reconciliation, per-pod locks, and the runtime-wide
+// RPCs (Version, Status, RuntimeConfig, UpdateRuntimeConfig) plus the ones that are not
+// implemented here.
 #include "zoned/cri/runtime_service.h"
 
 #include <nlohmann/json.hpp>
 
+#include "pod_store.h"
+#include "zoned/common/log.h"
 #include "zoned/common/version.h"
 #include "zoned/cri/rpc.h"
 
@@ -9,10 +14,59 @@ namespace zoned::cri {
 
 namespace v1 = runtime::v1;
 
-RuntimeService::RuntimeService(zone_runtime::Hypervisor& hypervisor, std::string config_json)
-    : hypervisor_(hypervisor), config_json_(std::move(config_json)) {}
+Result<std::unique_ptr<RuntimeService>> RuntimeService::open(const RuntimeServiceOptions& options,
+                                                             zone_runtime::Hypervisor& hypervisor,
+                                                             zone_runtime::ZoneManager& zones,
+                                                             image_store::ImageStore* images) {
+  if (options.state_dir.empty()) return Error(ErrorCode::kInvalidArgument, "CRI runtime: state_dir is empty");
+  if (options.runtime_handler.empty()) return Error(ErrorCode::kInvalidArgument, "CRI runtime: runtime handler is empty");
+  if (options.cgroup_driver != "systemd" && options.cgroup_driver != "cgroupfs") {
+    return Error(ErrorCode::kInvalidArgument, "CRI runtime: cgroup driver must be systemd or cgroupfs");
+  }
+  auto store = PodStore::open(options.state_dir + "/cri");
+  if (!store.ok()) return std::move(store).take_error();
+  std::unique_ptr<RuntimeService> service(new RuntimeService(options, hypervisor, zones, images, std::move(*store)));
+  ZONED_TRY(service->reconcile());
+  return service;
+}
 
-grpc::Status RuntimeService::Version(grpc::ServerContext*, const v1::VersionRequest*, v1::VersionResponse* response) {
+RuntimeService::RuntimeService(const RuntimeServiceOptions& options, zone_runtime::Hypervisor& hypervisor,
+                               zone_runtime::ZoneManager& zones, image_store::ImageStore* images,
+                               std::unique_ptr<PodStore> store)
+    : options_(options), hypervisor_(hypervisor), zones_(zones), images_(images), store_(std::move(store)) {}
+
+RuntimeService::~RuntimeService() = default;
+
+// A pod whose zone is gone or no longer running is NOTREADY from now on. Zones without a CRI
+// record (made through the admin API) are not ours to touch.
+zoned::Status RuntimeService::reconcile() {
+  size_t pods = 0, not_ready = 0;
+  for (auto& record : store_->sandboxes()) {
+    ++pods;
+    if (!record.ready) continue;
+    auto zone = zones_.get_zone(record.id);
+    if (zone.ok() && zone->state == zone_runtime::ZoneState::kRunning) continue;
+    record.ready = false;
+    ++not_ready;
+    ZONED_TRY(store_->put_sandbox(record));
+  }
+  log::info("CRI pods recovered", {{"pods", pods}, {"marked_not_ready", not_ready}});
+  return ok_status();
+}
+
+std::shared_ptr<std::mutex> RuntimeService::pod_lock(const std::string& sandbox_id) {
+  std::lock_guard lock(locks_mu_);
+  auto& slot = pod_locks_[sandbox_id];
+  if (!slot) slot = std::make_shared<std::mutex>();
+  return slot;
+}
+
+void RuntimeService::forget_pod_lock(const std::string& sandbox_id) {
+  std::lock_guard lock(locks_mu_);
+  pod_locks_.erase(sandbox_id);
+}
+
+grpc::Status RuntimeService::Version(Ctx*, const v1::VersionRequest*, v1::VersionResponse* response) {
   return run_rpc("Version", [&]() -> zoned::Status {
     response->set_version(kCriApiVersion);
     response->set_runtime_name(kRuntimeName);
@@ -22,8 +76,7 @@ grpc::Status RuntimeService::Version(grpc::ServerContext*, const v1::VersionRequ
   });
 }
 
-grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusRequest* request,
-                                    v1::StatusResponse* response) {
+grpc::Status RuntimeService::Status(Ctx*, const v1::StatusRequest* request, v1::StatusResponse* response) {
   return run_rpc("Status", [&]() -> zoned::Status {
     zone_runtime::HypervisorStatus hv = hypervisor_.probe();
     auto* runtime_ready = response->mutable_status()->add_conditions();
@@ -39,14 +92,69 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusReques
     network_ready->set_reason("NetworkPluginNotReady");
     network_ready->set_message("pod networking (CNI) is not implemented in this version of zoned");
 
+    // As containerd: the default handler (empty name) and each named one.
+    response->add_runtime_handlers()->set_name("");
+    response->add_runtime_handlers()->set_name(options_.runtime_handler);
+
     if (request->verbose()) {
       nlohmann::json xen = hv.details;
       xen["ready"] = hv.ready;
       (*response->mutable_info())["xen"] = xen.dump();
-      (*response->mutable_info())["config"] = config_json_;
+      (*response->mutable_info())["config"] = options_.config_json;
+      nlohmann::json cri = {{"runtime_handler", options_.runtime_handler},
+                            {"default_runtime_handler", options_.default_runtime_handler},
+                            {"cgroup_driver", options_.cgroup_driver},
+                            {"pod_cidr", store_->pod_cidr()}};
+      (*response->mutable_info())["cri"] = cri.dump();
     }
     return ok_status();
   });
+}
+
+grpc::Status RuntimeService::RuntimeConfig(Ctx*, const v1::RuntimeConfigRequest*, v1::RuntimeConfigResponse* response) {
+  return run_rpc("RuntimeConfig", [&]() -> zoned::Status {
+    response->mutable_linux()->set_cgroup_driver(options_.cgroup_driver == "systemd" ? v1::CgroupDriver::SYSTEMD
+                                                                                     : v1::CgroupDriver::CGROUPFS);
+    return ok_status();
+  });
+}
+
+grpc::Status RuntimeService::UpdateRuntimeConfig(Ctx*, const v1::UpdateRuntimeConfigRequest* request,
+                                                 v1::UpdateRuntimeConfigResponse*) {
+  return run_rpc("UpdateRuntimeConfig", [&]() -> zoned::Status {
+    const std::string& cidr = request->runtime_config().network_config().pod_cidr();
+    if (cidr.empty() || cidr == store_->pod_cidr()) return ok_status();
+    if (cidr.size() > 128 || cidr.find_first_not_of("0123456789abcdefABCDEF.:/,") != std::string::npos) {
+      return Error(ErrorCode::kInvalidArgument, "pod CIDR \"" + cidr.substr(0, 128) + "\" is malformed");
+    }
+    ZONED_TRY(store_->set_pod_cidr(cidr));
+    log::info("pod CIDR set", {{"pod_cidr", cidr}});
+    return ok_status();
+  });
+}
+
+namespace {
+zoned::Status unimplemented(const std::string& what) {
+  return Error(ErrorCode::kUnimplemented, what + " is not implemented by zoned yet");
+}
+}  // namespace
+
+grpc::Status RuntimeService::UpdateContainerResources(Ctx*, const v1::UpdateContainerResourcesRequest*,
+                                                      v1::UpdateContainerResourcesResponse*) {
+  return run_rpc("UpdateContainerResources",
+                 [] { return unimplemented("UpdateContainerResources (changing a running container's limits)"); });
+}
+
+grpc::Status RuntimeService::Exec(Ctx*, const v1::ExecRequest*, v1::ExecResponse*) {
+  return run_rpc("Exec", [] { return unimplemented("Exec (the streaming server)"); });
+}
+
+grpc::Status RuntimeService::Attach(Ctx*, const v1::AttachRequest*, v1::AttachResponse*) {
+  return run_rpc("Attach", [] { return unimplemented("Attach (the streaming server)"); });
+}
+
+grpc::Status RuntimeService::PortForward(Ctx*, const v1::PortForwardRequest*, v1::PortForwardResponse*) {
+  return run_rpc("PortForward", [] { return unimplemented("PortForward (the streaming server)"); });
 }
 
 }  // namespace zoned::cri

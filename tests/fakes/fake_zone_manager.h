@@ -314,6 +314,20 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
     return it->second.record;
   }
 
+  // The fake writes each log line by opening the path anew, so a renamed log is replaced by a
+  // new file at the next line; reopening creates it at once, as the real one does.
+  Status reopen_container_log(const std::string& key) override {
+    std::lock_guard lock(mu_);
+    ZONED_TRY(enter("reopen_container_log " + key));
+    auto* c = find_container(key);
+    if (c == nullptr) return container_error(key);
+    if (c->record.state != ContainerState::kRunning) {
+      return Error(ErrorCode::kFailedPrecondition, "container " + c->record.spec.name + " is not running");
+    }
+    std::ofstream(c->record.log_path, std::ios::app);
+    return ok_status();
+  }
+
   Result<zone_runtime::ExecResult> exec_sync(const zone_runtime::ExecRequest& request,
                                              std::chrono::milliseconds timeout, size_t max_output_bytes) override {
     std::lock_guard lock(mu_);

@@ -285,4 +285,23 @@ Result<ContainerRecord> ZoneManagerImpl::wait_container(const std::string& key, 
   return *rec;
 }
 
+Status ZoneManagerImpl::reopen_container_log(const std::string& key) {
+  auto found = find_container(key);
+  if (!found.ok()) return found.error();
+  auto [zone, id] = *found;
+  std::shared_ptr<ContainerLog> log;
+  {
+    std::lock_guard lock(mu_);
+    auto* rec = container_in(*zone, id);
+    if (!rec) return Error(ErrorCode::kNotFound, "container " + key + " not found");
+    if (rec->state != ContainerState::kRunning) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   "container " + rec->spec.name + " is " + std::string(container_state_name(rec->state)) + ", not running");
+    }
+    if (auto it = zone->logs.find(id); it != zone->logs.end()) log = it->second;
+  }
+  if (!log) return Error(ErrorCode::kFailedPrecondition, "container " + id.substr(0, 12) + " has no open log");
+  return log->reopen();
+}
+
 }  // namespace zoned::zone_runtime

@@ -74,6 +74,7 @@ class ZoneManagerImpl final : public ZoneManager {
   Result<ContainerRecord> get_container(const std::string& container) override;
   std::vector<ContainerRecord> list_containers(const std::string& zone_filter) override;
   Result<ContainerRecord> wait_container(const std::string& container, std::chrono::milliseconds timeout) override;
+  Status reopen_container_log(const std::string& container) override;
   Result<ExecResult> exec_sync(const ExecRequest& request, std::chrono::milliseconds timeout,
                                size_t max_output_bytes) override;
   Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& request, ExecOutputSink sink) override;

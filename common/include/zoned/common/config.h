@@ -32,6 +32,17 @@ struct ZonesConfig {
   int agent_timeout_seconds = 60;                             // domain created -> agent said hello
   std::string extra_cmdline;                                  // appended to the zone kernel's command line
   std::string agent_log_level = "info";                       // debug, info, warn or error
+  // libxl's hotplug script for zone disks. zoned's own (installed with it) only publishes the
+  // loop device it attached; "" selects Xen's /etc/xen/scripts/block (slow: locks and checks).
+  std::string block_script = "/usr/libexec/zoned/block-zoned";
+  bool block_script_set = false;  // true when the config file named block_script
+};
+
+// [cri]: the CRI runtime service. Handler names are RuntimeClass handlers: 1-63 of [a-z0-9-.].
+struct CriConfig {
+  std::string runtime_handler = "edera";          // the handler whose pods run in zones
+  std::string default_runtime_handler = "edera";  // the handler of pods that name none
+  std::string cgroup_driver = "systemd";          // answered in RuntimeConfig: "systemd" or "cgroupfs"
 };
 
 struct Config {
@@ -51,6 +62,7 @@ struct Config {
   int shutdown_timeout_seconds = 10;
   std::map<std::string, RegistryHostConfig> registries;
   ZonesConfig zones;
+  CriConfig cri;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/zoned/config.toml";

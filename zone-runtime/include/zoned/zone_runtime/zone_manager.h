@@ -204,6 +204,9 @@ class ZoneManager {
   virtual std::vector<ContainerRecord> list_containers(const std::string& zone_filter) = 0;
   // Waits until the container exited (returns its record) or `timeout` passed (kDeadlineExceeded).
   virtual Result<ContainerRecord> wait_container(const std::string& container, std::chrono::milliseconds timeout) = 0;
+  // Reopens the container's log file at its path (after kubelet renamed it for rotation).
+  // FailedPrecondition unless the container is running.
+  virtual Status reopen_container_log(const std::string& container) = 0;
 
   virtual Result<ExecResult> exec_sync(const ExecRequest& request, std::chrono::milliseconds timeout,
                                        size_t max_output_bytes) = 0;
