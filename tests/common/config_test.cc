@@ -153,6 +153,8 @@ TEST_CASE("admin socket and [zones]: documented defaults") {
   CHECK(c->zones.agent_timeout_seconds == 60);
   CHECK(c->zones.extra_cmdline.empty());
   CHECK(c->zones.agent_log_level == "info");
+  CHECK(c->zones.block_script == "/usr/libexec/zoned/block-zoned");
+  CHECK_FALSE(c->zones.block_script_set);
 }
 
 TEST_CASE("admin socket and [zones]: every key is read") {
@@ -169,6 +171,7 @@ max_vcpus = 4
 agent_timeout_seconds = 300
 extra_cmdline = "console=hvc0 loglevel=7"
 agent_log_level = "debug"
+block_script = "/opt/z/block"
 )",
                         "z.toml");
   REQUIRE(c.ok());
@@ -183,6 +186,15 @@ agent_log_level = "debug"
   CHECK(c->zones.agent_timeout_seconds == 300);
   CHECK(c->zones.extra_cmdline == "console=hvc0 loglevel=7");
   CHECK(c->zones.agent_log_level == "debug");
+  CHECK(c->zones.block_script == "/opt/z/block");
+  CHECK(c->zones.block_script_set);
+}
+
+TEST_CASE("[zones]: an empty block_script selects Xen's own hotplug script") {
+  auto c = parse_config("[zones]\nblock_script = \"\"\n", "z.toml");
+  REQUIRE(c.ok());
+  CHECK(c->zones.block_script.empty());
+  CHECK(c->zones.block_script_set);
 }
 
 TEST_CASE("admin socket: same rules as the CRI socket, and a different path") {
@@ -213,6 +225,7 @@ TEST_CASE("[zones]: out-of-range and inconsistent values are refused by name") {
       {"[zones]\nagent_timeout_seconds = 0\n", "'zones.agent_timeout_seconds' must be between 1 and 3600"},
       {"[zones]\ntype = \"hvm\"\n", "'zones.type' must be 'pv' or 'pvh'"},
       {"[zones]\nkernel = \"vmlinux\"\n", "'zones.kernel' must be an absolute path"},
+      {"[zones]\nblock_script = \"block-zoned\"\n", "'zones.block_script' must be an absolute path"},
       {"[zones]\ninitramfs = 3\n", "'zones.initramfs' must be a string, not integer"},
       {"[zones]\nmemory_mib = \"256M\"\n", "'zones.memory_mib' must be an integer, not string"},
       {"[zones]\nagent_log_level = \"chatty\"\n", "'zones.agent_log_level' must be one of debug"},
@@ -243,4 +256,41 @@ TEST_CASE("prepare_config_dirs creates the admin socket's directory") {
   struct stat st {};
   CHECK(::stat(tmp.file("admin-run/deep").c_str(), &st) == 0);
   CHECK(S_ISDIR(st.st_mode));
+}
+
+TEST_CASE("[cri]: handler names and cgroup driver, with defaults") {
+  auto defaults = parse_config("", "c.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->cri.runtime_handler == "edera");
+  CHECK(defaults->cri.default_runtime_handler == "edera");
+  CHECK(defaults->cri.cgroup_driver == "systemd");
+
+  auto set = parse_config(
+      "[cri]\nruntime_handler = \"xen-zone\"\ndefault_runtime_handler = \"runc\"\ncgroup_driver = \"cgroupfs\"\n",
+      "c.toml");
+  REQUIRE(set.ok());
+  CHECK(set->cri.runtime_handler == "xen-zone");
+  CHECK(set->cri.default_runtime_handler == "runc");
+  CHECK(set->cri.cgroup_driver == "cgroupfs");
+
+  struct Bad {
+    std::string toml;
+    std::string message;
+  };
+  std::vector<Bad> cases = {
+      {"[cri]\nruntime_handler = \"\"\n", "'cri.runtime_handler' must be 1-63 of [a-z0-9-.]"},
+      {"[cri]\nruntime_handler = \"Edera\"\n", "'cri.runtime_handler' must be 1-63"},
+      {"[cri]\ndefault_runtime_handler = \"a/b\"\n", "'cri.default_runtime_handler' must be 1-63"},
+      {"[cri]\ndefault_runtime_handler = 1\n", "'cri.default_runtime_handler' must be a string"},
+      {"[cri]\ncgroup_driver = \"cgroupv2\"\n", "'cri.cgroup_driver' must be 'systemd' or 'cgroupfs'"},
+      {"[cri]\nhandler = \"edera\"\n", "unknown key 'cri.handler'"},
+      {"cri = \"edera\"\n", "'cri' must be a table"},
+  };
+  for (const auto& bad : cases) {
+    CAPTURE(bad.toml);
+    auto c = parse_config(bad.toml, "c.toml");
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code() == ErrorCode::kInvalidArgument);
+    CHECK_THAT(c.error().message(), ContainsSubstring(bad.message) && ContainsSubstring("c.toml"));
+  }
 }
