@@ -134,6 +134,7 @@ Result<HttpHead> read_http_head(Socket& socket, bool is_request, std::chrono::mi
   while (true) {
     const size_t end = buffer.find("\r\n\r\n");
     if (end != std::string::npos) {
+      if (end > kMaxHttpHead) return bad_http("head larger than 16 KiB");
       leftover = buffer.substr(end + 4);
       return parse_http_head(std::string_view(buffer).substr(0, end + 2), is_request);
     }

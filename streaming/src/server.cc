@@ -163,6 +163,14 @@ class StreamingServerImpl final : public StreamingServer {
   void reject(Socket& socket, int code, std::string_view reason, std::string_view body) {
     log::info("streaming: request refused", {{"code", code}, {"reason", std::string(body)}});
     (void)socket.write_all(http_error_response(code, reason, body));
+    // Drain what the client still sends (briefly, bounded) so that closing does not reset the
+    // connection and destroy the response before the client read it.
+    socket.shutdown_write();
+    char buf[4096];
+    for (int i = 0; i < 16; ++i) {
+      auto got = socket.read_some(buf, sizeof(buf), std::chrono::milliseconds(100));
+      if (!got || *got == 0) break;
+    }
   }
 
   void serve(Socket& socket) {
