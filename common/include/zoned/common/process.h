@@ -25,9 +25,9 @@ struct Options {
   // Output beyond this is dropped from the front: the tail, where errors are, is kept.
   size_t max_output_bytes = 64 * 1024;
   // When set, the child's whole environment ("NAME=value" entries); otherwise it inherits ours.
-  std::optional<std::vector<std::string>> env;
-  // When set, the child reads these bytes on stdin (from a sealed memfd); otherwise /dev/null.
-  std::optional<std::string> stdin_data;
+  std::optional<std::vector<std::string>> env{};
+  // When set, the child reads these bytes on stdin (from a memfd); otherwise /dev/null.
+  std::optional<std::string> stdin_data{};
   // When true, stderr is captured apart from stdout, into Outcome::error_output (same bound).
   // CNI plugins need this: their result is the JSON on stdout, their logs go to stderr.
   bool separate_stderr = false;
@@ -38,7 +38,7 @@ struct Outcome {
   int term_signal = 0;  // set when a signal ended it
   std::string output;   // stdout and stderr (unless separated), interleaved as written, possibly truncated
   bool output_truncated = false;
-  std::string error_output;  // stderr, only with Options::separate_stderr
+  std::string error_output{};  // stderr, only with Options::separate_stderr
   bool error_output_truncated = false;
 
   bool success() const { return term_signal == 0 && exit_code == 0; }
