@@ -68,7 +68,7 @@ Result<Upgraded> upgrade(const std::string& url, Transport transport, const std:
     auto got = out.socket->read_some(buf, sizeof(buf), std::chrono::milliseconds(500));
     if (got && *got > 0) body.append(buf, *got);
     while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-    const ErrorCode code = out.response.status == 404 ? ErrorCode::kNotFound
+    const ErrorCode code = out.response.status == 404   ? ErrorCode::kNotFound
                            : out.response.status == 403 ? ErrorCode::kPermissionDenied
                            : out.response.status == 503 ? ErrorCode::kUnavailable
                                                         : ErrorCode::kInvalidArgument;

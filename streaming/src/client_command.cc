@@ -66,8 +66,11 @@ class Completion {
 class SpdyCommandSession final : public CommandSession, public SpdyConnection::Handler {
  public:
   SpdyCommandSession(Upgraded up, const CommandOptions& options, OutputCallback out, OutputCallback err)
-      : up_(std::move(up)), options_(options), conn_(*up_.socket, false, spdy::Limits{}, 16),
-        on_stdout_(std::move(out)), on_stderr_(std::move(err)) {}
+      : up_(std::move(up)),
+        options_(options),
+        conn_(*up_.socket, false, spdy::Limits{}, 16),
+        on_stdout_(std::move(out)),
+        on_stderr_(std::move(err)) {}
   ~SpdyCommandSession() override { abort(); }
 
   Status open_streams() {
@@ -194,12 +197,17 @@ class WsCommandSession final : public CommandSession {
           done_.mark(done_.error_done);
           break;
         }
-        if (m.opcode == ws::Opcode::kPing) (void)up_.socket->write_all(ws::encode_frame(ws::Opcode::kPong, m.data, true));
+        if (m.opcode == ws::Opcode::kPing)
+          (void)up_.socket->write_all(ws::encode_frame(ws::Opcode::kPong, m.data, true));
         if (m.opcode != ws::Opcode::kBinary || m.data.empty()) continue;
         const std::string_view data = std::string_view(m.data).substr(1);
         switch (m.data[0]) {
-          case 1: if (on_stdout_ && !data.empty()) on_stdout_(data); break;
-          case 2: if (on_stderr_ && !data.empty()) on_stderr_(data); break;
+          case 1:
+            if (on_stdout_ && !data.empty()) on_stdout_(data);
+            break;
+          case 2:
+            if (on_stderr_ && !data.empty()) on_stderr_(data);
+            break;
           case 3: done_.error_data(data); break;
           default: break;
         }
@@ -232,7 +240,8 @@ Result<std::unique_ptr<CommandSession>> CommandSession::start(const std::string&
     return std::unique_ptr<CommandSession>(
         std::make_unique<WsCommandSession>(std::move(*up), std::move(on_stdout), std::move(on_stderr)));
   }
-  auto session = std::make_unique<SpdyCommandSession>(std::move(*up), options, std::move(on_stdout), std::move(on_stderr));
+  auto session =
+      std::make_unique<SpdyCommandSession>(std::move(*up), options, std::move(on_stdout), std::move(on_stderr));
   ZONED_TRY(session->open_streams());
   return std::unique_ptr<CommandSession>(std::move(session));
 }

@@ -26,7 +26,8 @@ struct StreamState {
 class QueuedStream final : public ForwardStream {
  public:
   using Writer = std::function<Status(std::string_view data, bool fin)>;
-  QueuedStream(std::shared_ptr<StreamState> state, Writer writer) : state_(std::move(state)), writer_(std::move(writer)) {}
+  QueuedStream(std::shared_ptr<StreamState> state, Writer writer)
+      : state_(std::move(state)), writer_(std::move(writer)) {}
   Status write(std::string_view data) override { return writer_(data, false); }
   Status close_write() override { return writer_({}, true); }
   Result<size_t> read(char* buf, size_t n, std::chrono::milliseconds timeout) override {
@@ -122,8 +123,8 @@ class WsPortForward final : public PortForwardSession {
       if (ports_[i] != port || handed_out_.count(i) != 0) continue;
       handed_out_.insert({i, true});
       const auto channel = static_cast<char>(2 * i);
-      return std::unique_ptr<ForwardStream>(std::make_unique<QueuedStream>(
-          states_[i], [this, channel](std::string_view data, bool fin) -> Status {
+      return std::unique_ptr<ForwardStream>(
+          std::make_unique<QueuedStream>(states_[i], [this, channel](std::string_view data, bool fin) -> Status {
             if (fin) return Error(ErrorCode::kUnimplemented, "websocket port-forward has no half-close");
             std::string message(1, channel);
             message.append(data);
@@ -193,15 +194,15 @@ class WsPortForward final : public PortForwardSession {
 }  // namespace
 
 Result<std::unique_ptr<PortForwardSession>> PortForwardSession::connect_spdy(const std::string& url,
-                                                                           std::chrono::milliseconds timeout) {
+                                                                             std::chrono::milliseconds timeout) {
   auto up = upgrade(url, Transport::kSpdy, {"portforward.k8s.io"}, timeout);
   if (!up) return std::move(up).take_error();
   return std::unique_ptr<PortForwardSession>(std::make_unique<SpdyPortForward>(std::move(*up)));
 }
 
 Result<std::unique_ptr<PortForwardSession>> PortForwardSession::connect_websocket(const std::string& url,
-                                                                                const std::vector<uint16_t>& ports,
-                                                                                std::chrono::milliseconds timeout) {
+                                                                                  const std::vector<uint16_t>& ports,
+                                                                                  std::chrono::milliseconds timeout) {
   std::string full = url + (url.find('?') == std::string::npos ? "?" : "&");
   for (size_t i = 0; i < ports.size(); ++i) full += (i == 0 ? "port=" : "&port=") + std::to_string(ports[i]);
   auto up = upgrade(full, Transport::kWebSocket, {"portforward.k8s.io"}, timeout);

@@ -18,8 +18,7 @@ class SpdyCommandSession final : public SpdyConnection::Handler, public CommandO
  public:
   SpdyCommandSession(ConnectionContext& ctx, const PendingRequest& request)
       : ctx_(ctx),
-        conn_(ctx.socket, true,
-              spdy::Limits{ctx.options.max_frame_bytes, ctx.options.max_header_block_bytes, 100},
+        conn_(ctx.socket, true, spdy::Limits{ctx.options.max_frame_bytes, ctx.options.max_header_block_bytes, 100},
               ctx.options.max_streams_per_connection),
         runner_(ctx.backend, request, *this, ctx.sessions),
         streams_(std::holds_alternative<PendingExec>(request) ? std::get<PendingExec>(request).streams
@@ -88,8 +87,8 @@ class SpdyCommandSession final : public SpdyConnection::Handler, public CommandO
 
  private:
   bool all_streams_present() const {
-    return error_ && (!streams_.stdin || stdin_) && (!streams_.stdout || stdout_) &&
-           (!streams_.stderr || stderr_) && (!streams_.tty || resize_);
+    return error_ && (!streams_.stdin || stdin_) && (!streams_.stdout || stdout_) && (!streams_.stderr || stderr_) &&
+           (!streams_.tty || resize_);
   }
 
   ConnectionContext& ctx_;

@@ -18,7 +18,9 @@ constexpr uint8_t kStdin = 0, kStdout = 1, kStderr = 2, kError = 3, kResize = 4,
 class WsCommandSession final : public CommandOutput {
  public:
   WsCommandSession(ConnectionContext& ctx, const PendingRequest& request, const std::string& protocol)
-      : ctx_(ctx), runner_(ctx.backend, request, *this, ctx.sessions), protocol_(protocol),
+      : ctx_(ctx),
+        runner_(ctx.backend, request, *this, ctx.sessions),
+        protocol_(protocol),
         streams_(std::holds_alternative<PendingExec>(request) ? std::get<PendingExec>(request).streams
                                                               : std::get<PendingAttach>(request).streams) {}
 
@@ -29,7 +31,8 @@ class WsCommandSession final : public CommandOutput {
     const Status status = read_loop();
     if (!status.ok()) {
       log::info("streaming: websocket session ended", {{"error", status.error().describe()}});
-      (void)ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kClose, ws::close_payload(1002, "protocol error"), false));
+      (void)ctx_.socket.write_all(
+          ws::encode_frame(ws::Opcode::kClose, ws::close_payload(1002, "protocol error"), false));
     }
     ctx_.socket.shutdown_both();
     runner_.abort();
@@ -89,14 +92,11 @@ class WsCommandSession final : public CommandOutput {
           (void)ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kClose, ws::close_payload(1000, ""), false));
         }
         return ok_status();
-      case ws::Opcode::kPing:
-        return ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kPong, message.data, false));
-      case ws::Opcode::kPong:
-        return ok_status();
+      case ws::Opcode::kPing: return ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kPong, message.data, false));
+      case ws::Opcode::kPong: return ok_status();
       case ws::Opcode::kText:
         return Error(ErrorCode::kInvalidArgument, "websocket: text message on a binary channel protocol");
-      default:
-        break;
+      default: break;
     }
     if (message.data.empty()) return ok_status();
     const auto channel = static_cast<uint8_t>(message.data[0]);

@@ -25,6 +25,7 @@ void serve_command_spdy(ConnectionContext& ctx, const PendingRequest& request);
 // remotecommand over WebSocket; `protocol` is the negotiated subprotocol ("" = channel.k8s.io).
 void serve_command_ws(ConnectionContext& ctx, const PendingRequest& request, const std::string& protocol);
 void serve_port_forward_spdy(ConnectionContext& ctx, const std::string& pod_sandbox_id);
-void serve_port_forward_ws(ConnectionContext& ctx, const std::string& pod_sandbox_id, const std::vector<uint16_t>& ports);
+void serve_port_forward_ws(ConnectionContext& ctx, const std::string& pod_sandbox_id,
+                           const std::vector<uint16_t>& ports);
 
 }  // namespace zoned::streaming

@@ -28,7 +28,8 @@ int hex_value(char c) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -139,7 +140,8 @@ Result<HttpHead> read_http_head(Socket& socket, bool is_request, std::chrono::mi
       return parse_http_head(std::string_view(buffer).substr(0, end + 2), is_request);
     }
     if (buffer.size() > kMaxHttpHead) return bad_http("head larger than 16 KiB");
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return Error(ErrorCode::kDeadlineExceeded, "http: head not received in time");
     auto got = socket.read_some(chunk, sizeof(chunk), left);
     if (!got) return std::move(got).take_error().wrap("http");

@@ -34,7 +34,8 @@ std::optional<uint16_t> parse_port(std::string_view text) {
 class SpdyPortForwardSession final : public SpdyConnection::Handler {
  public:
   SpdyPortForwardSession(ConnectionContext& ctx, std::string pod)
-      : ctx_(ctx), pod_(std::move(pod)),
+      : ctx_(ctx),
+        pod_(std::move(pod)),
         conn_(ctx.socket, true, spdy::Limits{ctx.options.max_frame_bytes, ctx.options.max_header_block_bytes, 100},
               ctx.options.max_streams_per_connection) {}
 
@@ -89,8 +90,8 @@ class SpdyPortForwardSession final : public SpdyConnection::Handler {
   void start(Forward& f) {
     auto dialed = ctx_.backend.dial(pod_, f.port);
     if (!dialed) {
-      const std::string message = "error forwarding port " + std::to_string(f.port) + " to pod " + pod_ + ": " +
-                                  dialed.error().describe();
+      const std::string message =
+          "error forwarding port " + std::to_string(f.port) + " to pod " + pod_ + ": " + dialed.error().describe();
       (void)conn_.send_data(*f.error_id, message, true);
       (void)conn_.send_data(*f.data_id, {}, true);
       f.done = true;

@@ -37,7 +37,8 @@ class WsPortForwardSession {
     const Status status = read_loop();
     if (!status.ok()) {
       log::info("streaming: websocket port-forward ended", {{"error", status.error().describe()}});
-      (void)ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kClose, ws::close_payload(1002, "protocol error"), false));
+      (void)ctx_.socket.write_all(
+          ws::encode_frame(ws::Opcode::kClose, ws::close_payload(1002, "protocol error"), false));
     }
     ctx_.socket.shutdown_both();
     for (auto& f : forwards_) {
@@ -100,7 +101,8 @@ class WsPortForwardSession {
           if (!closing_) (void)ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kClose, m.data.substr(0, 2), false));
           return ok_status();
         }
-        if (m.opcode == ws::Opcode::kPing) ZONED_TRY(ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kPong, m.data, false)));
+        if (m.opcode == ws::Opcode::kPing)
+          ZONED_TRY(ctx_.socket.write_all(ws::encode_frame(ws::Opcode::kPong, m.data, false)));
         if (m.opcode != ws::Opcode::kBinary || m.data.empty()) continue;
         const auto channel = static_cast<uint8_t>(m.data[0]);
         if (channel % 2 != 0 || channel / 2 >= forwards_.size()) continue;  // error channels: nothing to read

@@ -48,8 +48,12 @@ class StreamingServerImpl final : public StreamingServer {
  public:
   StreamingServerImpl(const StreamingServerOptions& options, StreamingBackend& backend, UniqueFd listener,
                       std::string base_url)
-      : options_(options), backend_(backend), listener_(std::move(listener)), wake_(::eventfd(0, EFD_CLOEXEC)),
-        base_url_(std::move(base_url)), tokens_(options.token_ttl, options.max_pending_requests) {
+      : options_(options),
+        backend_(backend),
+        listener_(std::move(listener)),
+        wake_(::eventfd(0, EFD_CLOEXEC)),
+        base_url_(std::move(base_url)),
+        tokens_(options.token_ttl, options.max_pending_requests) {
     accept_thread_ = std::thread([this] { accept_loop(); });
   }
   ~StreamingServerImpl() override { stop(); }
@@ -82,7 +86,8 @@ class StreamingServerImpl final : public StreamingServer {
     ServerStats s;
     {
       std::lock_guard lock(mu_);
-      for (const auto& c : connections_) if (!c->done) ++s.connections;
+      for (const auto& c : connections_)
+        if (!c->done) ++s.connections;
     }
     s.pending_requests = tokens_.size();
     s.sessions = sessions_;
@@ -177,7 +182,8 @@ class StreamingServerImpl final : public StreamingServer {
     ConnectionContext ctx{socket, options_, backend_, sessions_, {}};
     auto head = read_http_head(socket, true, options_.handshake_timeout, ctx.leftover);
     if (!head) {
-      if (head.error().code() == ErrorCode::kInvalidArgument) reject(socket, 400, "Bad Request", head.error().message());
+      if (head.error().code() == ErrorCode::kInvalidArgument)
+        reject(socket, 400, "Bad Request", head.error().message());
       return;
     }
     const std::string_view path = head->path;
@@ -188,11 +194,13 @@ class StreamingServerImpl final : public StreamingServer {
         token.find('/') != std::string::npos) {
       return reject(socket, 404, "Not Found", "no such streaming endpoint");
     }
-    if (head->method != "GET" && head->method != "POST") return reject(socket, 405, "Method Not Allowed", "use GET or POST");
+    if (head->method != "GET" && head->method != "POST")
+      return reject(socket, 405, "Method Not Allowed", "use GET or POST");
     auto pending = tokens_.consume(token);
-    const bool kind_matches = pending && ((kind == "exec" && std::holds_alternative<PendingExec>(*pending)) ||
-                                          (kind == "attach" && std::holds_alternative<PendingAttach>(*pending)) ||
-                                          (kind == "portforward" && std::holds_alternative<PendingPortForward>(*pending)));
+    const bool kind_matches =
+        pending && ((kind == "exec" && std::holds_alternative<PendingExec>(*pending)) ||
+                    (kind == "attach" && std::holds_alternative<PendingAttach>(*pending)) ||
+                    (kind == "portforward" && std::holds_alternative<PendingPortForward>(*pending)));
     if (!kind_matches) return reject(socket, 404, "Not Found", "unknown, used or expired token");
     const auto upgrade = head->header_tokens("upgrade");
     if (has_token(upgrade, "websocket")) return upgrade_websocket(ctx, *head, *pending);
@@ -212,8 +220,10 @@ class StreamingServerImpl final : public StreamingServer {
       return reject(ctx.socket, 403, "Forbidden",
                     "unable to upgrade: unable to negotiate protocol: client supports [" + offered_text + "]");
     }
-    const std::string response = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-                                 "X-Stream-Protocol-Version: " + *chosen + "\r\n\r\n";
+    const std::string response =
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+        "X-Stream-Protocol-Version: " +
+        *chosen + "\r\n\r\n";
     if (!ctx.socket.write_all(response).ok()) return;
     if (port_forward) return serve_port_forward_spdy(ctx, std::get<PendingPortForward>(pending).pod_sandbox_id);
     serve_command_spdy(ctx, pending);
@@ -226,9 +236,9 @@ class StreamingServerImpl final : public StreamingServer {
     }
     const bool port_forward = std::holds_alternative<PendingPortForward>(pending);
     const auto offered = head.header_tokens("sec-websocket-protocol");
-    std::optional<std::string> chosen = offered.empty() ? std::optional<std::string>("")
-                                                        : negotiate(offered, port_forward ? kWsPortForwardProtocols
-                                                                                          : kWsCommandProtocols);
+    std::optional<std::string> chosen =
+        offered.empty() ? std::optional<std::string>("")
+                        : negotiate(offered, port_forward ? kWsPortForwardProtocols : kWsCommandProtocols);
     if (!chosen) return reject(ctx.socket, 400, "Bad Request", "no supported websocket subprotocol");
     std::vector<uint16_t> ports;
     if (port_forward) {
@@ -244,8 +254,10 @@ class StreamingServerImpl final : public StreamingServer {
         return reject(ctx.socket, 400, "Bad Request", "port-forward needs 1 to 32 ?port= values");
       }
     }
-    std::string response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Accept: " + ws::accept_key(*key) + "\r\n";
+    std::string response =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        ws::accept_key(*key) + "\r\n";
     if (!chosen->empty()) response += "Sec-WebSocket-Protocol: " + *chosen + "\r\n";
     response += "\r\n";
     if (!ctx.socket.write_all(response).ok()) return;
@@ -270,8 +282,9 @@ class StreamingServerImpl final : public StreamingServer {
 Result<std::unique_ptr<StreamingServer>> StreamingServer::start(const StreamingServerOptions& options,
                                                                 StreamingBackend& backend) {
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    return Error(ErrorCode::kUnimplemented, "streaming server: TLS is not implemented yet (serve plain HTTP on a "
-                                            "loopback or node-internal address)");
+    return Error(ErrorCode::kUnimplemented,
+                 "streaming server: TLS is not implemented yet (serve plain HTTP on a "
+                 "loopback or node-internal address)");
   }
   uint16_t port = 0;
   auto listener = listen_tcp(options.address, 64, &port);

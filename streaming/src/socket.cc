@@ -13,7 +13,8 @@
 
 namespace zoned::streaming {
 
-Socket::Socket(UniqueFd fd, std::chrono::milliseconds write_timeout) : fd_(std::move(fd)), write_timeout_(write_timeout) {
+Socket::Socket(UniqueFd fd, std::chrono::milliseconds write_timeout)
+    : fd_(std::move(fd)), write_timeout_(write_timeout) {
   const int one = 1;
   ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }

@@ -16,7 +16,11 @@ Error protocol_error(std::string message) {
 }  // namespace
 
 SpdyConnection::SpdyConnection(Socket& socket, bool is_server, spdy::Limits limits, size_t max_streams)
-    : socket_(socket), is_server_(is_server), limits_(limits), max_streams_(max_streams), codec_(limits),
+    : socket_(socket),
+      is_server_(is_server),
+      limits_(limits),
+      max_streams_(max_streams),
+      codec_(limits),
       next_own_id_(is_server ? 2 : 1) {}
 
 Status SpdyConnection::serve(Handler& handler, std::string_view initial, std::chrono::milliseconds tick) {
@@ -63,8 +67,7 @@ Status SpdyConnection::handle(Handler& handler, spdy::Frame& frame) {
 
 Status SpdyConnection::handle_control(Handler& handler, spdy::Frame& frame) {
   switch (frame.type) {
-    case spdy::FrameType::kSynStream:
-      return handle_syn_stream(handler, frame);
+    case spdy::FrameType::kSynStream: return handle_syn_stream(handler, frame);
     case spdy::FrameType::kSynReply: {
       auto parsed = spdy::parse_stream_headers(frame);
       if (!parsed) return std::move(parsed).take_error();
@@ -288,7 +291,8 @@ Status SpdyConnection::send_data(uint32_t id, std::string_view data, bool fin) {
       };
       window_cv_.wait(lock, [&] { return stopped_ || chunk == 0 || usable() != 0; });
       const int64_t window = usable();
-      if (stopped_ || window < 0) return Error(ErrorCode::kCancelled, "spdy: stream " + std::to_string(id) + " is closed");
+      if (stopped_ || window < 0)
+        return Error(ErrorCode::kCancelled, "spdy: stream " + std::to_string(id) + " is closed");
       chunk = std::min(chunk, static_cast<size_t>(std::max<int64_t>(window, 0)));
       if (peer_flow_control_) {
         streams_[id].send_window -= static_cast<int64_t>(chunk);

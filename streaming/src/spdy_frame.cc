@@ -209,7 +209,8 @@ Result<uint32_t> parse_ping(const Frame& frame) {
 
 Result<std::pair<uint32_t, GoAwayStatus>> parse_goaway(const Frame& frame) {
   if (frame.payload.size() != 8) return protocol_error("GOAWAY of wrong size");
-  return std::pair(wire::get32(frame.payload, 0) & 0x7fffffff, static_cast<GoAwayStatus>(wire::get32(frame.payload, 4)));
+  return std::pair(wire::get32(frame.payload, 0) & 0x7fffffff,
+                   static_cast<GoAwayStatus>(wire::get32(frame.payload, 4)));
 }
 
 Result<std::pair<uint32_t, uint32_t>> parse_window_update(const Frame& frame) {

@@ -17,7 +17,8 @@ std::string exit_code_status_json(int32_t exit_code) {
   status["status"] = "Failure";
   status["message"] = "command terminated with non-zero exit code: exit status " + std::to_string(exit_code);
   status["reason"] = "NonZeroExitCode";
-  status["details"]["causes"] = nlohmann::json::array({{{"reason", "ExitCode"}, {"message", std::to_string(exit_code)}}});
+  status["details"]["causes"] =
+      nlohmann::json::array({{{"reason", "ExitCode"}, {"message", std::to_string(exit_code)}}});
   return status.dump();
 }
 
@@ -33,7 +34,8 @@ std::string failure_status_json(std::string_view message) {
 
 Result<CommandOutcome> parse_status_json(std::string_view json) {
   auto doc = nlohmann::json::parse(json, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return Error(ErrorCode::kInvalidArgument, "error stream: not a JSON Status");
+  if (doc.is_discarded() || !doc.is_object())
+    return Error(ErrorCode::kInvalidArgument, "error stream: not a JSON Status");
   CommandOutcome out;
   const std::string status = doc.value("status", "");
   if (status == "Success") return out;

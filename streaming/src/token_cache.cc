@@ -17,7 +17,8 @@ Result<std::string> TokenCache::insert(PendingRequest request) {
   std::lock_guard lock(mu_);
   evict_expired(now);
   if (entries_.size() >= capacity_) {
-    return Error(ErrorCode::kResourceExhausted, "too many pending streaming requests (" + std::to_string(capacity_) + ")");
+    return Error(ErrorCode::kResourceExhausted,
+                 "too many pending streaming requests (" + std::to_string(capacity_) + ")");
   }
   entries_.emplace(token, Entry{std::move(request), now + ttl_});
   return token;

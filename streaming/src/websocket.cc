@@ -44,15 +44,18 @@ Result<std::optional<Message>> MessageReader::next() {
       at = 10;
     }
     switch (opcode) {
-      case Opcode::kContinuation: case Opcode::kText: case Opcode::kBinary:
-      case Opcode::kClose: case Opcode::kPing: case Opcode::kPong:
-        break;
-      default:
-        return ws_error("unknown opcode " + std::to_string(static_cast<int>(opcode)));
+      case Opcode::kContinuation:
+      case Opcode::kText:
+      case Opcode::kBinary:
+      case Opcode::kClose:
+      case Opcode::kPing:
+      case Opcode::kPong: break;
+      default: return ws_error("unknown opcode " + std::to_string(static_cast<int>(opcode)));
     }
     if (is_control(opcode) && (len > 125 || !fin)) return ws_error("bad control frame");
     const size_t so_far = partial_ ? partial_->data.size() : 0;
-    if (len > max_message_ || so_far + len > max_message_) return ws_error("message exceeds " + std::to_string(max_message_) + " bytes");
+    if (len > max_message_ || so_far + len > max_message_)
+      return ws_error("message exceeds " + std::to_string(max_message_) + " bytes");
     const size_t key_at = at;
     if (masked) at += 4;
     if (b.size() < at + len) return std::optional<Message>();

@@ -30,7 +30,9 @@ class DoneSession final : public ExecSession {
   Status close_stdin() override { return ok_status(); }
   Status resize(uint32_t, uint32_t) override { return ok_status(); }
   Status signal(uint32_t) override { return ok_status(); }
-  Result<std::optional<ExecResult>> wait(std::chrono::milliseconds) override { return std::optional<ExecResult>(ExecResult{}); }
+  Result<std::optional<ExecResult>> wait(std::chrono::milliseconds) override {
+    return std::optional<ExecResult>(ExecResult{});
+  }
 };
 
 class BenchBackend final : public StreamingBackend {
@@ -99,8 +101,8 @@ int main(int argc, char** argv) {
   BenchBackend backend(ntohs(addr.sin_port));
   auto server = StreamingServer::start({}, backend);
   if (!server.ok()) return 1;
-  std::printf("exec round trip (request URL .. exit status), median of %d: SPDY %.2f ms, WebSocket %.2f ms\n", iterations,
-              exec_latency_ms(**server, client::Transport::kSpdy, iterations),
+  std::printf("exec round trip (request URL .. exit status), median of %d: SPDY %.2f ms, WebSocket %.2f ms\n",
+              iterations, exec_latency_ms(**server, client::Transport::kSpdy, iterations),
               exec_latency_ms(**server, client::Transport::kWebSocket, iterations));
   auto url = (*server)->request_port_forward("bench");
   auto pf = client::PortForwardSession::connect_spdy(*url, 10s);

@@ -40,8 +40,8 @@ void write_fd(int fd, std::string_view data) {
 }
 
 int run_command(const std::string& url, CommandOptions options) {
-  auto session = CommandSession::start(url, options, [](std::string_view d) { write_fd(1, d); },
-                                       [](std::string_view d) { write_fd(2, d); });
+  auto session = CommandSession::start(
+      url, options, [](std::string_view d) { write_fd(1, d); }, [](std::string_view d) { write_fd(2, d); });
   if (!session.ok()) {
     std::fprintf(stderr, "zoned-stream-client: %s\n", session.error().describe().c_str());
     return 1;
@@ -107,7 +107,8 @@ void forward_one(PortForwardSession& session, int fd, uint16_t port) {
 int run_port_forward(const std::string& url, const std::vector<std::pair<uint16_t, uint16_t>>& mappings, bool ws) {
   std::vector<uint16_t> remote;
   for (const auto& m : mappings) remote.push_back(m.second);
-  auto session = ws ? PortForwardSession::connect_websocket(url, remote, 10s) : PortForwardSession::connect_spdy(url, 10s);
+  auto session =
+      ws ? PortForwardSession::connect_websocket(url, remote, 10s) : PortForwardSession::connect_spdy(url, 10s);
   if (!session.ok()) {
     std::fprintf(stderr, "zoned-stream-client: %s\n", session.error().describe().c_str());
     return 1;

@@ -64,7 +64,8 @@ class FakeStreamingBackend final : public StreamingBackend {
     auto fd = connect_tcp_loopback(port);
     if (!fd) return std::move(fd).take_error();
     ++counters.live_sessions;
-    return std::unique_ptr<PortConnection>(std::make_unique<CountedConnection>(make_tcp_port_connection(std::move(*fd)), counters));
+    return std::unique_ptr<PortConnection>(
+        std::make_unique<CountedConnection>(make_tcp_port_connection(std::move(*fd)), counters));
   }
 
   // Ends the attached container's main process.
@@ -191,7 +192,8 @@ class FakeStreamingBackend final : public StreamingBackend {
 
   class Attached final : public AttachSession {
    public:
-    Attached(Counters& c, ExecOutputSink sink, FakeStreamingBackend& owner) : c_(c), sink_(std::move(sink)), owner_(owner) {
+    Attached(Counters& c, ExecOutputSink sink, FakeStreamingBackend& owner)
+        : c_(c), sink_(std::move(sink)), owner_(owner) {
       ++c_.live_sessions;
     }
     ~Attached() override {

@@ -20,7 +20,8 @@ TEST_CASE("header blocks compressed by another zlib user decode, in sequence on 
   // Python: zlib.compressobj(9, DEFLATED, 15, 9, zdict=<dictionary>), Z_SYNC_FLUSH per block.
   const std::string first(
       "\x78\xf9\xe3\xc6\xa7\xc2\x02\xe5\x0e\x70\x3a\x2b\x29\x4a\x4d\xcc\x85\x16\x25\xac\xa9\xa0\x80\x86\x14\xcb\x45"
-      "\xe0\x1c\x60\x61\x60\x61\x00\x00\x00\x00\xff\xff", 39);
+      "\xe0\x1c\x60\x61\x60\x61\x00\x00\x00\x00\xff\xff",
+      39);
   const std::string second("\xc2\xaa\x14\x54\xea\x24\xa2\xab\x04\x00\x00\x00\xff\xff", 14);
   spdy::HeaderCodec codec(spdy::Limits{});
   auto a = codec.decode(first);
@@ -94,7 +95,8 @@ TEST_CASE("the frame parser waits for whole frames and bounds their size") {
 TEST_CASE("control frames decode what the serializers wrote, and wrong sizes are errors") {
   spdy::FrameParser parser(spdy::Limits{});
   parser.feed(spdy::window_update_frame(3, 1000) + spdy::rst_stream_frame(5, spdy::RstStatus::kCancel) +
-              spdy::settings_frame({{spdy::kSettingsInitialWindowSize, 4096}}) + spdy::goaway_frame(7, spdy::GoAwayStatus::kOk));
+              spdy::settings_frame({{spdy::kSettingsInitialWindowSize, 4096}}) +
+              spdy::goaway_frame(7, spdy::GoAwayStatus::kOk));
   auto wu = parser.next();
   REQUIRE((wu.ok() && wu->has_value()));
   auto w = spdy::parse_window_update(**wu);

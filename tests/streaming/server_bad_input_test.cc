@@ -25,8 +25,9 @@ ExecRequest command(std::vector<std::string> args) {
 // Connects and upgrades to SPDY by hand; returns the socket after the 101 head.
 zoned::UniqueFd spdy_upgrade(const std::string& url) {
   auto fd = raw_connect(url);
-  send_all(fd.get(), "GET " + url_path(url) + " HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-                     "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n");
+  send_all(fd.get(), "GET " + url_path(url) +
+                         " HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                         "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n");
   std::string head;
   char c;
   while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd.get(), &c, 1, 0) == 1) head.push_back(c);

@@ -36,7 +36,8 @@ TEST_CASE("exec gives stdout, stderr and exit code 3 as a NonZeroExitCode status
   auto url = f.server->request_exec(command({"out-err-exit", "3"}), ExecStreams{});
   REQUIRE(url.ok());
   Collected out, err;
-  auto session = client::CommandSession::start(*url, transport_options(transport, {protocol}), out.callback(), err.callback());
+  auto session =
+      client::CommandSession::start(*url, transport_options(transport, {protocol}), out.callback(), err.callback());
   REQUIRE(session.ok());
   CHECK((*session)->protocol() == protocol);
   auto result = (*session)->wait(5s);
@@ -105,7 +106,8 @@ TEST_CASE("websocket v4 cannot close stdin (that came with v5)") {
 TEST_CASE("a tty exec gets resize events") {
   auto transport = GENERATE(client::Transport::kSpdy, client::Transport::kWebSocket);
   ServerFixture f;
-  auto url = f.server->request_exec(command({"cat"}), ExecStreams{.stdin = true, .stdout = true, .stderr = true, .tty = true});
+  auto url =
+      f.server->request_exec(command({"cat"}), ExecStreams{.stdin = true, .stdout = true, .stderr = true, .tty = true});
   REQUIRE(url.ok());
   auto options = transport_options(transport, {"v5.channel.k8s.io"});
   options.stdin = true;
@@ -135,7 +137,8 @@ TEST_CASE("large output arrives whole (flow control does not stall)") {
   auto url = f.server->request_exec(command({"big", "3000000"}), ExecStreams{});
   REQUIRE(url.ok());
   std::atomic<size_t> bytes{0};
-  auto session = client::CommandSession::start(*url, {}, [&](std::string_view d) { bytes += d.size(); }, nullptr);
+  auto session = client::CommandSession::start(
+      *url, {}, [&](std::string_view d) { bytes += d.size(); }, nullptr);
   REQUIRE(session.ok());
   auto result = (*session)->wait(20s);
   REQUIRE(result.ok());

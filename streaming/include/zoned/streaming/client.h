@@ -26,8 +26,8 @@ struct CommandOptions {
 };
 
 struct CommandResult {
-  int32_t exit_code = 0;   // from the NonZeroExitCode Status, 0 on Success
-  bool failed = false;     // a Failure without an exit code (message says why)
+  int32_t exit_code = 0;  // from the NonZeroExitCode Status, 0 on Success
+  bool failed = false;    // a Failure without an exit code (message says why)
   std::string message;
 };
 

@@ -30,12 +30,12 @@ struct StreamingServerOptions {
   std::chrono::milliseconds token_ttl{60000};
   size_t max_pending_requests = 1000;
   size_t max_connections = 64;
-  size_t max_streams_per_connection = 64;       // SPDY streams; port-forward pairs are 2 streams
+  size_t max_streams_per_connection = 64;                    // SPDY streams; port-forward pairs are 2 streams
   std::chrono::milliseconds stream_creation_timeout{30000};  // remotecommand: all streams created
   std::chrono::milliseconds handshake_timeout{10000};        // the HTTP request line + headers
   std::chrono::milliseconds idle_timeout{4 * 3600 * 1000};   // no frame at all for this long
-  uint32_t max_frame_bytes = 1024 * 1024;       // SPDY frame or WebSocket message
-  uint32_t max_header_block_bytes = 64 * 1024;  // after decompression
+  uint32_t max_frame_bytes = 1024 * 1024;                    // SPDY frame or WebSocket message
+  uint32_t max_header_block_bytes = 64 * 1024;               // after decompression
 };
 
 // What Exec carries besides the command: which streams the client will open.
@@ -44,9 +44,9 @@ struct ExecStreams {
 };
 
 struct ServerStats {
-  size_t connections = 0;        // open now
-  size_t pending_requests = 0;   // tokens not used yet
-  size_t sessions = 0;           // backend sessions and port connections open now
+  size_t connections = 0;       // open now
+  size_t pending_requests = 0;  // tokens not used yet
+  size_t sessions = 0;          // backend sessions and port connections open now
 };
 
 class StreamingServer {
@@ -64,7 +64,7 @@ class StreamingServer {
 
   virtual std::string base_url() const = 0;  // "http://127.0.0.1:port"
   virtual ServerStats stats() const = 0;
-  virtual void stop() = 0;                   // idempotent; the destructor calls it
+  virtual void stop() = 0;  // idempotent; the destructor calls it
 };
 
 }  // namespace zoned::streaming

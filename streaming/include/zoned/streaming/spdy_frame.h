@@ -63,16 +63,16 @@ std::optional<std::string_view> find_header(const Headers& headers, std::string_
 // accessors below decode it (header blocks need the connection's HeaderCodec).
 struct Frame {
   bool control = false;
-  FrameType type{};       // control frames
-  uint32_t stream_id = 0; // data frames
+  FrameType type{};        // control frames
+  uint32_t stream_id = 0;  // data frames
   uint8_t flags = 0;
   std::string payload;
 };
 
 struct Limits {
-  uint32_t max_frame_payload = 1024 * 1024;       // any frame (the protocol allows 16 MiB)
-  uint32_t max_header_block = 64 * 1024;          // a header block after decompression
-  uint32_t max_headers = 100;                     // name/value pairs per block
+  uint32_t max_frame_payload = 1024 * 1024;  // any frame (the protocol allows 16 MiB)
+  uint32_t max_header_block = 64 * 1024;     // a header block after decompression
+  uint32_t max_headers = 100;                // name/value pairs per block
 };
 
 // Incremental parser: feed bytes as they arrive, take whole frames out. A frame longer than
