@@ -162,7 +162,8 @@ read -r -a EXTRA_BINS <<<"${DEVBOX_EXTRA_BINS:-}"
 for b in "${EXTRA_BINS[@]}"; do [[ $b == /* && -x $b ]] || die "DEVBOX_EXTRA_BINS: not an absolute path to an executable: $b"; done
 OVERLAY=${DEVBOX_OVERLAY:-}
 [[ -z $OVERLAY || -d $OVERLAY ]] || die "DEVBOX_OVERLAY is not a directory: $OVERLAY"
-app_inputs=("$ZONED_BIN" "${EXTRA_BINS[@]}" "$HERE/dom0-init.sh" "$HERE/dom0-exec.sh")
+BLOCK_SCRIPT=$HERE/../../zone-runtime/xen/scripts/block-zoned
+app_inputs=("$ZONED_BIN" "${EXTRA_BINS[@]}" "$HERE/dom0-init.sh" "$HERE/dom0-exec.sh" "$BLOCK_SCRIPT")
 [[ -n $ZONE_ASSETS ]] && app_inputs+=("$ZONE_ASSETS/vmlinux" "$ZONE_ASSETS/initramfs.cpio" "$ZONE_ASSETS/assets.env")
 # libraries resolved on the host are inputs too
 while IFS= read -r l; do app_inputs+=("$l"); done < <(
@@ -195,6 +196,8 @@ if [[ ! -f $APP ]]; then
   # the same script restarts zoned (it looks at the name it was run as)
   ln -s /init "$R/usr/lib/devbox/zoned-restart"
   install -m 755 "$HERE/dom0-exec.sh" "$R/usr/lib/devbox/exec-handler"
+  # zoned's disk hotplug script, at the path zoned looks for it by default
+  install -D -m 755 "$BLOCK_SCRIPT" "$R/usr/libexec/zoned/block-zoned"
   if [[ -n $ZONE_ASSETS ]]; then   # zoned's defaults: zone_kernel, zone_initramfs
     mkdir -p "$R/usr/share/zoned"
     cp "$ZONE_ASSETS/vmlinux" "$ZONE_ASSETS/initramfs.cpio" "$R/usr/share/zoned/"
