@@ -159,8 +159,7 @@ TEST_CASE("exec into a running container, and stop it with a grace period") {
   destroy(zone);
 }
 
-// Pending: written, not yet run against Xen (run with zoned_e2e_tests '[pending]').
-TEST_CASE("a container that ignores SIGTERM is killed after the grace period", "[.][pending]") {
+TEST_CASE("a container that ignores SIGTERM is killed after the grace period") {
   pull_image();
   auto [zone2, stubborn] = run_detached("stubborn", "",
                                         "sh -c " + quote(("trap '' TERM; echo stubborn; while true; do sleep 0.2; done")));
@@ -174,7 +173,7 @@ TEST_CASE("a container that ignores SIGTERM is killed after the grace period", "
   destroy(zone2);
 }
 
-TEST_CASE("three zones at once", "[.][pending]") {
+TEST_CASE("three zones at once") {
   pull_image();
   std::vector<std::string> names = {"three-a", "three-b", "three-c"};
   Run r = dom0("for n in three-a three-b three-c; do " + env("ZONED_E2E_ZONECTL") + " --json run -d --name $n " + std::string(kImage) +
@@ -198,7 +197,7 @@ TEST_CASE("three zones at once", "[.][pending]") {
   for (const auto& n : names) destroy(n);
 }
 
-TEST_CASE("SIGKILL the daemon mid-run: zones, containers, exit codes and output are found again", "[.][pending]") {
+TEST_CASE("SIGKILL the daemon mid-run: zones, containers, exit codes and output are found again") {
   pull_image();
   auto [zone, ctr] = run_detached(
       "survivor", "", "sh -c " + quote(("i=0; while [ $i -lt 40 ]; do echo tick $i; i=$((i+1)); sleep 0.25; done; exit 3")));
@@ -224,7 +223,7 @@ TEST_CASE("SIGKILL the daemon mid-run: zones, containers, exit codes and output 
   destroy(zone2);
 }
 
-TEST_CASE("a guest kernel panic is detected and reported with the console tail", "[.][pending]") {
+TEST_CASE("a guest kernel panic is detected and reported with the console tail") {
   pull_image();
   auto [zone, ctr] = run_detached("panicky", "--privileged",
                                   "sh -c " + quote(("sleep 1; echo c > /proc/sysrq-trigger; sleep 60")));
