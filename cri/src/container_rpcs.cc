@@ -182,6 +182,9 @@ grpc::Status RuntimeService::StopContainer(Ctx*, const v1::StopContainerRequest*
     if (!record) return ok_status();  // idempotent: kubelet retries
     auto mu = pod_lock(record->sandbox_id);
     std::lock_guard lock(*mu);
+    // As containerd: only a running container is stopped (a created one stays created).
+    auto live = zones_.get_container(record->id);
+    if (!live.ok() || live->state != zone_runtime::ContainerState::kRunning) return ok_status();
     auto grace = std::chrono::seconds(std::clamp<int64_t>(request->timeout(), 0, 24 * 3600));
     return ignore_not_found(zones_.stop_container(record->id, grace));
   });

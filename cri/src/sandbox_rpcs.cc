@@ -122,6 +122,8 @@ zoned::Status RuntimeService::run_pod_sandbox(const v1::RunPodSandboxRequest& re
 
 zoned::Status RuntimeService::stop_sandbox_locked(SandboxRecord& record) {
   for (const auto& c : store_->containers(record.id)) {
+    auto live = zones_.get_container(c.id);
+    if (!live.ok() || live->state != zone_runtime::ContainerState::kRunning) continue;
     auto stopped = zones_.stop_container(c.id, std::chrono::seconds(0));
     if (!stopped.ok() && stopped.error().code() != ErrorCode::kNotFound) {
       return std::move(stopped).take_error().wrap("stopping container " + c.id.substr(0, 12));

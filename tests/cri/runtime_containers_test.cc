@@ -100,6 +100,12 @@ TEST_CASE("stop and remove are idempotent; removing a running container stops it
   REQUIRE(f.remove_container(running).ok());
   CHECK_FALSE(f.zones.get_container(running).ok());
 
+  // A container that never started is left as it is (containerd does the same).
+  std::string created = f.create_container(pod, "p", "created", {"sleep"});
+  REQUIRE(f.stop_container(created, 3).ok());
+  REQUIRE(f.container_status(created, &status).ok());
+  CHECK(status.status().state() == v1::CONTAINER_CREATED);
+
   // Removing the pod stops and removes what is left in it.
   std::string last = f.create_container(pod, "p", "last", {"sleep"});
   REQUIRE(f.start_container(last).ok());
