@@ -155,6 +155,13 @@ Status check_request(const Request& r) {
     case Request::kExecStart: return check_exec_start(r.exec_start());
     case Request::kStats: return ok_status();
     case Request::kShutdown: return ok_status();
+    case Request::kConfigureNetwork: {
+      const auto size = r.configure_network().config_json().size();
+      if (size == 0 || size > kMaxNetworkConfigBytes) {
+        return invalid("request.configure_network.config_json", "empty or too long");
+      }
+      return ok_status();
+    }
     case Request::KIND_NOT_SET: break;
   }
   return invalid("request", "no kind set");

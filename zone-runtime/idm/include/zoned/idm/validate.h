@@ -25,6 +25,10 @@ inline constexpr std::size_t kMaxStreamChunkBytes = 256 * 1024;
 inline constexpr std::size_t kMaxErrorMessageBytes = 4 * 1024;
 inline constexpr std::size_t kMaxStatsEntries = 1024;
 inline constexpr unsigned kMaxSignal = 64;
+// Port forwarding: the agent's first grant to the daemon, and the most either side may grant
+// (outstanding) on one connection.
+inline constexpr std::size_t kPortForwardInitialWindow = 256 * 1024;
+inline constexpr std::size_t kMaxPortForwardWindow = 16 * 1024 * 1024;
 
 // Ok if every field of `envelope` is within the limits above and its oneofs are set;
 // otherwise kInvalidArgument naming the field ("request.exec_start.args[3]: ...").
