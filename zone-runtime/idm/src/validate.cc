@@ -116,6 +116,14 @@ Status check_container_state(std::string_view field, const v1::ContainerState& m
   return ok_status();
 }
 
+Status check_window(std::string_view field, const v1::PortForwardWindow& m) {
+  if (m.stream_id() == 0) return invalid(std::string(field) + ".stream_id", "zero");
+  if (m.bytes() == 0 || m.bytes() > kMaxPortForwardWindow) {
+    return invalid(std::string(field) + ".bytes", "not 1.." + std::to_string(kMaxPortForwardWindow));
+  }
+  return ok_status();
+}
+
 Status check_request(const Request& r) {
   switch (r.kind_case()) {
     case Request::kHello:
@@ -155,6 +163,19 @@ Status check_request(const Request& r) {
     case Request::kExecStart: return check_exec_start(r.exec_start());
     case Request::kStats: return ok_status();
     case Request::kShutdown: return ok_status();
+    case Request::kPortForwardOpen: {
+      const auto& m = r.port_forward_open();
+      if (m.stream_id() == 0) return invalid("request.port_forward_open.stream_id", "zero");
+      if (m.port() == 0 || m.port() > 65535) return invalid("request.port_forward_open.port", "not 1..65535");
+      if (m.window() == 0 || m.window() > kMaxPortForwardWindow) {
+        return invalid("request.port_forward_open.window", "not 1.." + std::to_string(kMaxPortForwardWindow));
+      }
+      return ok_status();
+    }
+    case Request::kPortForwardClose:
+      if (r.port_forward_close().stream_id() == 0) return invalid("request.port_forward_close.stream_id", "zero");
+      return ok_status();
+    case Request::kPortForwardWindow: return check_window("request.port_forward_window", r.port_forward_window());
     case Request::kConfigureNetwork: {
       const auto size = r.configure_network().config_json().size();
       if (size == 0 || size > kMaxNetworkConfigBytes) {
@@ -218,6 +239,11 @@ Status check_event(const Event& e) {
       return check_exit("event.exec_exited", e.exec_exited().exit_code(), e.exec_exited().signal());
     case Event::kContainerStarted:
       return check_id("event.container_started.container_id", e.container_started().container_id());
+    case Event::kPortForwardWindow: return check_window("event.port_forward_window", e.port_forward_window());
+    case Event::kPortForwardClosed:
+      if (e.port_forward_closed().stream_id() == 0) return invalid("event.port_forward_closed.stream_id", "zero");
+      return check_printable("event.port_forward_closed.message", e.port_forward_closed().message(),
+                             kMaxErrorMessageBytes);
     case Event::KIND_NOT_SET: break;
   }
   return invalid("event", "no kind set");
