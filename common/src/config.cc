@@ -270,6 +270,34 @@ bool valid_handler_name(const std::string& name) {
   return true;
 }
 
+// [streaming]
+Status parse_streaming(Config& config, std::string_view origin, const toml::node& node) {
+  const auto* table = node.as_table();
+  if (table == nullptr) {
+    return bad_value(origin, node, "streaming", "must be a table, not " + std::string(type_name(node)));
+  }
+  for (const auto& [key, value] : *table) {
+    std::string full = "streaming." + std::string(key.str());
+    if (key.str() == "address") {
+      auto v = as_string(origin, value, full);
+      if (!v.ok()) return std::move(v).take_error();
+      const bool ok = !v->empty() && v->size() <= 253 &&
+                      v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") ==
+                          std::string::npos;
+      if (!ok) return bad_value(origin, value, full, "must be an IP address or host name; got '" + *v + "'");
+      config.streaming.address = *v;
+    } else if (key.str() == "port") {
+      auto v = as_integer_in(origin, value, full, 0, 65535);
+      if (!v.ok()) return std::move(v).take_error();
+      config.streaming.port = static_cast<uint16_t>(*v);
+    } else {
+      return Error(ErrorCode::kInvalidArgument,
+                   where(origin, value) + ": unknown key '" + full + "' (known keys: address, port)");
+    }
+  }
+  return ok_status();
+}
+
 // [cri]
 Status parse_cri(Config& config, std::string_view origin, const toml::node& node) {
   const auto* table = node.as_table();
@@ -380,6 +408,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"registries", parse_registries},
       {"zones", parse_zones},
       {"cri", parse_cri},
+      {"streaming", parse_streaming},
   };
   return table;
 }

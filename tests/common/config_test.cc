@@ -294,3 +294,36 @@ TEST_CASE("[cri]: handler names and cgroup driver, with defaults") {
     CHECK_THAT(c.error().message(), ContainsSubstring(bad.message) && ContainsSubstring("c.toml"));
   }
 }
+
+TEST_CASE("[streaming]: address and port, loopback and ephemeral by default") {
+  auto defaults = parse_config("", "c.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->streaming.address == "127.0.0.1");
+  CHECK(defaults->streaming.port == 0);
+
+  auto set = parse_config("[streaming]\naddress = \"10.0.0.5\"\nport = 10010\n", "c.toml");
+  REQUIRE(set.ok());
+  CHECK(set->streaming.address == "10.0.0.5");
+  CHECK(set->streaming.port == 10010);
+
+  struct Bad {
+    std::string toml;
+    std::string message;
+  };
+  std::vector<Bad> cases = {
+      {"[streaming]\naddress = \"\"\n", "'streaming.address' must be an IP address or host name"},
+      {"[streaming]\naddress = \"a b\"\n", "'streaming.address' must be an IP address or host name"},
+      {"[streaming]\nport = 65536\n", "streaming.port"},
+      {"[streaming]\nport = -1\n", "streaming.port"},
+      {"[streaming]\nport = \"80\"\n", "streaming.port"},
+      {"[streaming]\ntls = true\n", "unknown key 'streaming.tls'"},
+      {"streaming = 1\n", "'streaming' must be a table"},
+  };
+  for (const auto& bad : cases) {
+    CAPTURE(bad.toml);
+    auto c = parse_config(bad.toml, "c.toml");
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code() == ErrorCode::kInvalidArgument);
+    CHECK_THAT(c.error().message(), ContainsSubstring(bad.message) && ContainsSubstring("c.toml"));
+  }
+}

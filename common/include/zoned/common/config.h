@@ -45,6 +45,13 @@ struct CriConfig {
   std::string cgroup_driver = "systemd";          // answered in RuntimeConfig: "systemd" or "cgroupfs"
 };
 
+// [streaming]: the server behind the URLs of the CRI Exec, Attach and PortForward RPCs (kubelet
+// proxies kubectl exec/attach/port-forward to it). Like containerd: loopback, any free port.
+struct StreamingConfig {
+  std::string address = "127.0.0.1";  // IP address or host name to listen on (and put in URLs)
+  uint16_t port = 0;                   // 0: an ephemeral port
+};
+
 struct Config {
   // Unix socket kubelet and crictl connect to (created with mode 0660).
   std::string socket_path = "/run/zoned/zoned.sock";
@@ -63,6 +70,7 @@ struct Config {
   std::map<std::string, RegistryHostConfig> registries;
   ZonesConfig zones;
   CriConfig cri;
+  StreamingConfig streaming;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/zoned/config.toml";
