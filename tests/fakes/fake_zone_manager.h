@@ -8,6 +8,9 @@
 //   cat                (exec) stdin copied to stdout until stdin is closed, then exit 0
 //   size               (exec) "ROWSxCOLS\n" on every resize, until stdin is closed
 //   sleep              runs until stopped or signalled (exit 128 + signal)
+// attach: the attached "main process" echoes stdin to stdout (fd 1) and prints "ROWSxCOLS\n" on
+// resize; wait() returns once the container exited. dial(zone, port) connects to
+// 127.0.0.1:port on the test host (dial_port_offset shifts it; dial_calls counts).
 // A container without a command runs `echo hello from IMAGE`. Containers write CRI-format log
 // files into the directory given to the constructor; tests can add lines and end running
 // containers by hand (append_log, finish_container). Images are known by name (known_images);
@@ -25,6 +28,14 @@
 #include <set>
 #include <thread>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "zoned/common/unique_fd.h"
 #include "zoned/zone_runtime/zone_manager.h"
 
 namespace zoned::testing {
@@ -354,6 +365,51 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
         std::make_unique<Session>(request.args, request.tty, std::move(sink), live_sessions_));
   }
 
+  Result<std::unique_ptr<zone_runtime::AttachSession>> attach(const std::string& container,
+                                                              const zone_runtime::AttachOptions& options,
+                                                              zone_runtime::ExecOutputSink sink) override {
+    std::lock_guard lock(mu_);
+    ZONED_TRY(enter("attach " + container));
+    auto* c = find_container(container);
+    if (c == nullptr) return container_error(container);
+    if (c->record.state != ContainerState::kRunning) {
+      return Error(ErrorCode::kFailedPrecondition, "container " + c->record.spec.name + " is not running");
+    }
+    if (options.stdin && !c->record.spec.oci.stdin) {
+      return Error(ErrorCode::kFailedPrecondition, "container " + c->record.spec.name + " has no stdin");
+    }
+    last_attach_ = options;
+    return std::unique_ptr<zone_runtime::AttachSession>(
+        std::make_unique<Attached>(*this, c->record.id, options, std::move(sink)));
+  }
+
+  Result<std::unique_ptr<zone_runtime::PortStream>> dial(const std::string& zone, uint16_t port) override {
+    {
+      std::lock_guard lock(mu_);
+      ZONED_TRY(enter("dial " + zone + " " + std::to_string(port)));
+      auto* z = find_zone(zone);
+      if (z == nullptr) return Error(ErrorCode::kNotFound, "zone " + zone + " not found");
+      if (z->record.state != ZoneState::kRunning) return Error(ErrorCode::kFailedPrecondition, "zone not running");
+    }
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return sys_error("socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+      return Error(ErrorCode::kUnavailable, "connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno),
+                   errno);
+    }
+    return std::unique_ptr<zone_runtime::PortStream>(std::make_unique<TcpStream>(std::move(fd)));
+  }
+
+  zone_runtime::AttachOptions last_attach() {
+    std::lock_guard lock(mu_);
+    return last_attach_;
+  }
+  size_t live_attachments() const { return live_attachments_.load(); }
+
   bool image_in_use(const std::string& image) override {
     std::lock_guard lock(mu_);
     for (const auto& [id, zone] : zones_) {
@@ -501,6 +557,84 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
     std::thread thread_;
   };
 
+  // An attachment to a fake container: stdin comes back on stdout.
+  class Attached final : public zone_runtime::AttachSession {
+   public:
+    Attached(FakeZoneManager& owner, std::string id, zone_runtime::AttachOptions options,
+             zone_runtime::ExecOutputSink sink)
+        : owner_(owner), id_(std::move(id)), options_(options), sink_(std::move(sink)) {
+      ++owner_.live_attachments_;
+    }
+    ~Attached() override { --owner_.live_attachments_; }
+    Status write_stdin(std::string_view data) override {
+      if (!options_.stdin || closed_) return Error(ErrorCode::kFailedPrecondition, "no stdin");
+      sink_(1, data);
+      return ok_status();
+    }
+    Status close_stdin() override {
+      closed_ = true;
+      return ok_status();
+    }
+    Status resize(uint32_t rows, uint32_t cols) override {
+      if (!options_.tty) return Error(ErrorCode::kFailedPrecondition, "no tty");
+      sink_(1, std::to_string(rows) + "x" + std::to_string(cols) + "\n");
+      return ok_status();
+    }
+    Result<bool> wait(std::chrono::milliseconds timeout) override {
+      auto r = owner_.wait_container(id_, timeout);
+      if (r.ok()) return true;
+      if (r.error().code() == ErrorCode::kDeadlineExceeded) return false;
+      return r.error();
+    }
+
+   private:
+    FakeZoneManager& owner_;
+    std::string id_;
+    zone_runtime::AttachOptions options_;
+    zone_runtime::ExecOutputSink sink_;
+    bool closed_ = false;
+  };
+
+  // A PortStream over a TCP socket on the test host.
+  class TcpStream final : public zone_runtime::PortStream {
+   public:
+    explicit TcpStream(UniqueFd fd) : fd_(std::move(fd)) {}
+    Result<size_t> read(char* buf, size_t n) override {
+      for (;;) {
+        if (closed_.load()) return Error(ErrorCode::kCancelled, "closed");
+        pollfd p{fd_.get(), POLLIN, 0};
+        const int r = ::poll(&p, 1, 50);
+        if (r < 0 && errno != EINTR) return sys_error("poll");
+        if (r <= 0) continue;
+        const ssize_t got = ::recv(fd_.get(), buf, n, 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return sys_error("recv");
+        return static_cast<size_t>(got);
+      }
+    }
+    Status write(std::string_view data) override {
+      while (!data.empty()) {
+        const ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return sys_error("send");
+        data.remove_prefix(static_cast<size_t>(n));
+      }
+      return ok_status();
+    }
+    Status close_write() override {
+      if (::shutdown(fd_.get(), SHUT_WR) != 0) return sys_error("shutdown");
+      return ok_status();
+    }
+    void close() override {
+      closed_ = true;
+      (void)::shutdown(fd_.get(), SHUT_RDWR);
+    }
+
+   private:
+    UniqueFd fd_;
+    std::atomic<bool> closed_{false};
+  };
+
   Status enter(std::string call) {
     calls_.push_back(call);
     return enter_quiet(call);
@@ -614,6 +748,8 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
   uint32_t next_domid_ = 1;
   bool lookup_ambiguous_ = false;
   std::atomic<size_t> live_sessions_{0};
+  std::atomic<size_t> live_attachments_{0};
+  zone_runtime::AttachOptions last_attach_;
 };
 
 }  // namespace zoned::testing

@@ -78,6 +78,8 @@ void ZoneManagerImpl::on_event(const std::string& zone_id, const idm::v1::Event&
       exec->cv.notify_all();
       break;
     }
+    case idm::v1::Event::kPortForwardWindow:
+    case idm::v1::Event::kPortForwardClosed: on_port_event(*zone, event); break;
     case idm::v1::Event::KIND_NOT_SET: break;
   }
 }
@@ -87,6 +89,8 @@ void ZoneManagerImpl::on_stream(const std::string& zone_id, const idm::v1::Strea
   const int fd = data.fd() == idm::v1::STREAM_FD_STDERR ? 2 : 1;
   std::shared_ptr<ContainerLog> log;
   std::shared_ptr<ExecState> exec;
+  std::vector<std::shared_ptr<AttachState>> attached;
+  std::shared_ptr<Zone> port_zone;
   {
     std::lock_guard lock(mu_);
     auto it = zones_.find(zone_id);
@@ -94,14 +98,22 @@ void ZoneManagerImpl::on_stream(const std::string& zone_id, const idm::v1::Strea
     Zone& zone = *it->second;
     if (auto c = zone.stream_to_container.find(data.stream_id()); c != zone.stream_to_container.end()) {
       if (auto l = zone.logs.find(c->second); l != zone.logs.end()) log = l->second;
+      attached = attached_to(zone, c->second);
+    } else if (zone.stream_to_port.count(data.stream_id()) != 0) {
+      port_zone = it->second;
     } else if (auto e = zone.stream_to_exec.find(data.stream_id()); e != zone.stream_to_exec.end()) {
       exec = e->second;
     }
+  }
+  if (port_zone) {
+    (void)on_port_stream(*port_zone, data);
+    return;
   }
   if (data.data().empty()) return;
   if (log) {
     auto written = log->write(fd, data.data());
     if (!written.ok()) log::warn("cannot write container output", {{"error", written.error().describe()}});
+    deliver(attached, fd, data.data());
   } else if (exec && exec->sink) {
     exec->sink(fd, data.data());
   }

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "clock.h"
 #include "console_reader.h"
@@ -41,6 +42,9 @@ struct ExecState {
   uint32_t signal = 0;
 };
 
+struct AttachState;  // zone_attach.cc
+struct PortState;    // zone_port_forward.cc
+
 struct Zone {
   std::mutex op_mu;
   StoredZone stored;                                            // mu_
@@ -49,6 +53,8 @@ struct Zone {
   std::map<uint32_t, std::string> stream_to_container;          // mu_
   std::map<uint32_t, std::shared_ptr<ExecState>> stream_to_exec;  // mu_
   std::unique_ptr<ConsoleReader> console;                       // op_mu
+  std::multimap<std::string, std::shared_ptr<AttachState>> attached;  // mu_, by container id
+  std::map<uint32_t, std::shared_ptr<PortState>> stream_to_port;      // mu_
   int64_t last_reconnect_ns = 0;                                // monitor thread only
 };
 
@@ -79,11 +85,23 @@ class ZoneManagerImpl final : public ZoneManager {
                                size_t max_output_bytes) override;
   Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& request, ExecOutputSink sink) override;
   bool image_in_use(const std::string& image_id) override;
+  Result<std::unique_ptr<AttachSession>> attach(const std::string& container, const AttachOptions& options,
+                                                ExecOutputSink sink) override;
+  Result<std::unique_ptr<PortStream>> dial(const std::string& zone, uint16_t port) override;
 
   // --- used by the exec session (zone_exec.cc)
   Result<std::shared_ptr<idm::Client>> client_of(const std::string& zone_id);
   void forget_exec(const std::string& zone_id, uint32_t stream_id);
   std::chrono::milliseconds request_timeout() const { return options_.request_timeout; }
+  // --- attach and port forwarding (zone_attach.cc, zone_port_forward.cc)
+  void detach(const std::string& zone_id, const std::shared_ptr<AttachState>& state);
+  void forget_port(const std::string& zone_id, uint32_t stream_id);
+  // IDM callbacks for port streams: true if `stream_id` is a port connection
+  bool on_port_stream(Zone& zone, const idm::v1::StreamData& data);
+  void on_port_event(Zone& zone, const idm::v1::Event& event);
+  // the attached sinks of a container (mu_ held)
+  static std::vector<std::shared_ptr<AttachState>> attached_to(Zone& zone, const std::string& container_id);
+  static void deliver(const std::vector<std::shared_ptr<AttachState>>& to, int fd, std::string_view data);
 
  private:
   // lookups (mu_ held)

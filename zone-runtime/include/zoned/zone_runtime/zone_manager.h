@@ -80,6 +80,9 @@ struct ContainerSpec {
   oci::ContainerSpecInput oci;
   std::string log_path;      // CRI-format log file (absolute); empty: <state_dir>/zones/<zone>/containers/<id>.log
   std::map<std::string, std::string> labels;
+  // CRI stdin_once: the first attachment that closes stdin closes the container's stdin (not
+  // persisted: after a daemon restart attachments no longer close it).
+  bool stdin_once = false;
 };
 
 struct ContainerRecord {
@@ -131,6 +134,38 @@ class ExecSession {
 // Where an exec's output goes: called in order on an internal thread; `fd` 1 = stdout (or the
 // tty), 2 = stderr. Blocking here slows the process down (back-pressure), nothing is lost.
 using ExecOutputSink = std::function<void(int fd, std::string_view data)>;
+
+// Attach: a connection to a container's main process stdio (zone_attach.cc). Its stdout and
+// stderr (or its tty) go to the sink as well as to the log; stdin needs a container created
+// with oci.stdin. Destroying the session detaches; the container keeps running.
+struct AttachOptions {
+  bool stdin = false;  // write_stdin is allowed
+  bool tty = false;    // the caller expects a tty (must match the container's)
+};
+
+class AttachSession {
+ public:
+  virtual ~AttachSession() = default;
+  virtual Status write_stdin(std::string_view data) = 0;
+  // Ends this attachment's input; the container's stdin is closed only if it was created
+  // with stdin_once (as containerd does).
+  virtual Status close_stdin() = 0;
+  virtual Status resize(uint32_t rows, uint32_t cols) = 0;
+  // True once the container exited (all its output delivered), false after `timeout`.
+  virtual Result<bool> wait(std::chrono::milliseconds timeout) = 0;
+};
+
+// A TCP connection made from inside a zone (zone_port_forward.cc), relayed over IDM with
+// bounded windows both ways. read() and write() may run on different threads at once; close()
+// from any thread unblocks both.
+class PortStream {
+ public:
+  virtual ~PortStream() = default;
+  virtual Result<size_t> read(char* buf, size_t n) = 0;  // 0 at end of stream
+  virtual Status write(std::string_view data) = 0;       // blocks while the zone grants no room
+  virtual Status close_write() = 0;                      // half-close towards the port
+  virtual void close() = 0;
+};
 
 struct ZoneStats {
   int64_t timestamp_ns = 0;
@@ -211,6 +246,13 @@ class ZoneManager {
   virtual Result<ExecResult> exec_sync(const ExecRequest& request, std::chrono::milliseconds timeout,
                                        size_t max_output_bytes) = 0;
   virtual Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& request, ExecOutputSink sink) = 0;
+  // Connects to the stdio of a running container's main process (kFailedPrecondition if it
+  // does not run, or stdin is asked of a container created without it).
+  virtual Result<std::unique_ptr<AttachSession>> attach(const std::string& container, const AttachOptions& options,
+                                                        ExecOutputSink sink) = 0;
+  // Connects to 127.0.0.1:`port` inside a running zone (the pod's own localhost); kUnavailable
+  // if nothing listens there.
+  virtual Result<std::unique_ptr<PortStream>> dial(const std::string& zone, uint16_t port) = 0;
 
   // True while some zone uses the image (the image store refuses to remove it then).
   virtual bool image_in_use(const std::string& image_id) = 0;
