@@ -89,6 +89,22 @@ struct Exec {
   ReplyTo pending;
 };
 
+// A connection to 127.0.0.1:port in the zone, relayed to the daemon (port_forward.cc).
+struct PortForward {
+  std::uint32_t stream_id = 0;
+  std::uint32_t port = 0;
+  UniqueFd sock;
+  bool connecting = false;
+  ReplyTo pending;                     // the open, answered once connected
+  std::string to_port;                 // from the daemon, not written yet (<= its window)
+  bool to_port_eof = false;            // the daemon half-closed
+  bool shut_write = false;             // ... and we passed it on
+  bool from_port_eof = false;          // the port half-closed (EOF sent)
+  std::size_t send_credit = 0;         // bytes the daemon lets us send
+  std::size_t daemon_credit = 0;       // bytes the daemon may still send us
+  std::size_t written_since_grant = 0;
+};
+
 class AgentImpl {
  public:
   AgentImpl(AgentOptions options, std::unique_ptr<ChannelSource> source, std::unique_ptr<MountOps> mounts,
@@ -151,6 +167,20 @@ class AgentImpl {
   void on_exec_exit(const std::string& id, ExitStatus status);
   void finish_execs();
 
+  // --- port_forward.cc ---
+  void port_forward_open(const ReplyTo& to, const idm::v1::PortForwardOpen& request);
+  void port_forward_close(const ReplyTo& to, std::uint32_t stream_id);
+  void port_forward_window(const ReplyTo& to, const idm::v1::PortForwardWindow& request);
+  void end_port_forward(std::uint32_t stream_id, const std::string& why);
+  void on_port_data(PortForward& pf, const idm::v1::StreamData& data);
+  void flush_port(PortForward& pf);
+  void add_port_poll_fds(std::vector<pollfd>& fds, std::vector<std::uint32_t>& owners) const;
+  void on_port_ready(std::uint32_t stream_id, short revents);
+
+  // --- network_requests.cc ---
+  void configure_network(const ReplyTo& to, const idm::v1::ConfigureNetwork& request);
+  std::string pod_dir() const { return options_.state_dir + "/pod"; }
+
   // --- shutdown.cc ---
   void begin_shutdown(const ReplyTo& to);
   void advance_shutdown(Clock::time_point now);
@@ -184,6 +214,10 @@ class AgentImpl {
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::map<std::string, std::unique_ptr<Exec>> execs_;
   std::map<std::string, int> image_users_;  // device -> containers using its mount
+  std::map<std::uint32_t, std::unique_ptr<PortForward>> port_forwards_;  // by stream id; per connection
+
+  // Pod network: the config applied (ConfigureNetwork), empty until then.
+  std::string network_config_json_;
 
   // Shutdown.
   bool shutting_down_ = false;

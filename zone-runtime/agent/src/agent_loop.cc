@@ -103,6 +103,9 @@ Status AgentImpl::run_once(std::chrono::milliseconds max_wait) {
   };
   for (auto& [id, c] : containers_) add_stream(c->proc.stream.get());
   for (auto& [id, e] : execs_) add_stream(e->proc.stream.get());
+  const std::size_t first_port = fds.size();
+  std::vector<std::uint32_t> port_owners;
+  add_port_poll_fds(fds, port_owners);
 
   auto now = Clock::now();
   auto wait = max_wait;
@@ -124,7 +127,7 @@ Status AgentImpl::run_once(std::chrono::milliseconds max_wait) {
   if (fds[1].revents != 0) on_source_readable();
 
   // Stdio: one chunk per readable fd per round, in the order polled (fair between streams).
-  for (std::size_t i = first_stream; i < fds.size(); ++i) {
+  for (std::size_t i = first_stream; i < first_port; ++i) {
     const auto [stream_id, role] = owners[i - first_stream];
     StdioStream* stream = find_stream(stream_id);
     if (!stream) continue;  // gone meanwhile
@@ -135,6 +138,7 @@ Status AgentImpl::run_once(std::chrono::milliseconds max_wait) {
       send(envelope);
     });
   }
+  for (std::size_t i = first_port; i < fds.size(); ++i) on_port_ready(port_owners[i - first_port], fds[i].revents);
   if (fds[2].fd >= 0 && endpoint_ && fds[2].revents != 0) {
     service_endpoint(true);
   } else if (endpoint_) {
@@ -171,6 +175,7 @@ void AgentImpl::drop_connection(const char* why) {
   if (!endpoint_) return;
   log::info("IDM connection closed", {{"connection", connection_}, {"reason", why}});
   endpoint_.reset();
+  port_forwards_.clear();  // their stream ids belong to the old connection
   peer_connected_ = nullptr;
   hello_sent_ = false;
   broken_ = false;
@@ -191,7 +196,7 @@ void AgentImpl::service_endpoint(bool woken) {
     auto* body = hello.mutable_request()->mutable_hello();
     body->set_protocol_version(1);
     body->set_agent_version(options_.agent_version);
-    for (const char* cap : {"exec-tty", "stdin", "resize", "stats", "list-containers"}) body->add_capabilities(cap);
+    for (const char* cap : {"exec-tty", "stdin", "resize", "stats", "list-containers", "port-forward"}) body->add_capabilities(cap);
     hello_sent_ = true;
     if (!send(hello)) return;
     log::info("daemon connected; hello sent", {{"connection", connection_}});
@@ -286,12 +291,16 @@ bool AgentImpl::stream_in_use(std::uint32_t id) const {
   for (const auto& [eid, e] : execs_) {
     if (e->stream_id == id) return true;
   }
-  return false;
+  return port_forwards_.count(id) != 0;
 }
 
 void AgentImpl::on_stdin(const idm::v1::StreamData& data) {
   if (data.fd() != idm::v1::STREAM_FD_STDIN) {
     log::warn("ignoring output-direction stream data from the daemon", {{"stream", data.stream_id()}});
+    return;
+  }
+  if (auto pf = port_forwards_.find(data.stream_id()); pf != port_forwards_.end()) {
+    on_port_data(*pf->second, data);
     return;
   }
   StdioStream* stream = find_stream(data.stream_id());

@@ -33,6 +33,10 @@ void AgentImpl::handle_request(std::uint64_t id, const Request& request) {
     case Request::kResizeTty: handle_resize(to, request.resize_tty()); return;
     case Request::kStats: handle_stats(to); return;
     case Request::kShutdown: begin_shutdown(to); return;
+    case Request::kConfigureNetwork: configure_network(to, request.configure_network()); return;
+    case Request::kPortForwardOpen: port_forward_open(to, request.port_forward_open()); return;
+    case Request::kPortForwardClose: port_forward_close(to, request.port_forward_close().stream_id()); return;
+    case Request::kPortForwardWindow: port_forward_window(to, request.port_forward_window()); return;
     case Request::kHello:
       reply_error(to, Error(ErrorCode::kUnimplemented, "the agent sends Hello; it does not answer one"));
       return;
