@@ -138,6 +138,7 @@ Result<zone_runtime::ContainerSpec> translate_container(const v1::ContainerConfi
   in.working_dir = c.working_dir();
   in.tty = c.tty();
   in.stdin = c.stdin();
+  spec.stdin_once = c.stdin_once();
   in.hostname = pod.hostname();
   for (const auto& [k, v] : pod.linux().sysctls()) in.sysctls[k] = v;
   for (const auto& [k, v] : c.annotations()) in.annotations[k] = v;

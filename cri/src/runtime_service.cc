@@ -145,16 +145,6 @@ grpc::Status RuntimeService::UpdateContainerResources(Ctx*, const v1::UpdateCont
                  [] { return unimplemented("UpdateContainerResources (changing a running container's limits)"); });
 }
 
-grpc::Status RuntimeService::Exec(Ctx*, const v1::ExecRequest*, v1::ExecResponse*) {
-  return run_rpc("Exec", [] { return unimplemented("Exec (the streaming server)"); });
-}
-
-grpc::Status RuntimeService::Attach(Ctx*, const v1::AttachRequest*, v1::AttachResponse*) {
-  return run_rpc("Attach", [] { return unimplemented("Attach (the streaming server)"); });
-}
-
-grpc::Status RuntimeService::PortForward(Ctx*, const v1::PortForwardRequest*, v1::PortForwardResponse*) {
-  return run_rpc("PortForward", [] { return unimplemented("PortForward (the streaming server)"); });
-}
+// Exec, Attach and PortForward: streaming_rpcs.cc.
 
 }  // namespace zoned::cri

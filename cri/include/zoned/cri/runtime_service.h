@@ -3,7 +3,8 @@
 // kubelet sent them) is kept by the PodStore under <state_dir>/cri/ and survives restarts.
 //
 // Calls on different pods run in parallel; calls on the same pod are serialised (one lock per
-// pod). Exec, Attach and PortForward (the streaming server), UpdateContainerResources,
+// pod). Exec, Attach and PortForward return URLs of the streaming server (set_streaming_server;
+// UNAVAILABLE without one). UpdateContainerResources,
 // CheckpointContainer, GetContainerEvents and the metrics RPCs answer UNIMPLEMENTED with a
 // message. Pods whose runtime handler is not ours are refused with a message naming the
 // handlers this runtime serves.
@@ -21,6 +22,10 @@
 
 namespace zoned::image_store {
 class ImageStore;
+}
+
+namespace zoned::streaming {
+class StreamingServer;
 }
 
 namespace zoned::cri {
@@ -45,6 +50,8 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                                                       zone_runtime::ZoneManager& zones,
                                                       image_store::ImageStore* images = nullptr);
   ~RuntimeService() override;
+  // The server behind Exec, Attach and PortForward URLs; must outlive the service's RPCs.
+  void set_streaming_server(streaming::StreamingServer* server);
 
   using Ctx = grpc::ServerContext;
   grpc::Status Version(Ctx*, const runtime::v1::VersionRequest*, runtime::v1::VersionResponse*) override;
@@ -115,6 +122,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   zoned::Status remove_container_locked(const CriContainerRecord& record);
   void fill_container_status(const CriContainerRecord& record, runtime::v1::ContainerStatus* out);
   std::string image_ref_of(const std::string& image_id);
+  // streaming_rpcs.cc
+  Result<CriContainerRecord> running_container(const std::string& id);
+  zoned::Status streaming_available() const;
   // stats_rpcs.cc
   void fill_pod_stats(const SandboxRecord& record, runtime::v1::PodSandboxStats* out);
 
@@ -125,6 +135,7 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   std::unique_ptr<PodStore> store_;
   std::mutex locks_mu_;
   std::map<std::string, std::shared_ptr<std::mutex>> pod_locks_;
+  streaming::StreamingServer* streaming_ = nullptr;
 };
 
 // The CRI API version this runtime serves (VersionResponse.version).
