@@ -275,6 +275,18 @@ idm::v1::Response FakeAgent::dispatch(const idm::v1::Request& request, bool& pow
       return ack();
     case R::kStats: return stats();
     case R::kShutdown: power_off = true; return shutdown();
+    case R::kPortForwardOpen: return port_forward_open(request.port_forward_open());
+    case R::kPortForwardClose: {
+      const uint32_t stream = request.port_forward_close().stream_id();
+      requests_.push_back("PortForwardClose " + std::to_string(stream));
+      if (ports_.erase(stream) == 0) return error(idm::v1::Error::CODE_NOT_FOUND, "no such port stream");
+      return ack();
+    }
+    case R::kPortForwardWindow:
+      if (ports_.count(request.port_forward_window().stream_id()) == 0) {
+        return error(idm::v1::Error::CODE_NOT_FOUND, "no such port stream");
+      }
+      return ack();
     case R::kHello:
     case R::KIND_NOT_SET: break;
   }
@@ -447,8 +459,63 @@ idm::v1::Response FakeAgent::shutdown() {
   return ack();
 }
 
+idm::v1::Response FakeAgent::port_forward_open(const idm::v1::PortForwardOpen& r) {
+  requests_.push_back("PortForwardOpen " + std::to_string(r.stream_id()) + " " + std::to_string(r.port()));
+  if (r.port() != 7 && r.port() != 13 && r.port() != 666) {
+    return error(idm::v1::Error::CODE_FAILED_PRECONDITION, "connect to 127.0.0.1:" + std::to_string(r.port()) +
+                                                       ": Connection refused");
+  }
+  ports_[r.stream_id()] = r.port();
+  if (r.port() == 13) {
+    queue_output(r.stream_id(), 1, "daytime\n");
+    queue_port_eof(r.stream_id(), true);
+  } else if (r.port() == 666) {
+    queue_output(r.stream_id(), 1, std::string(std::min<size_t>(r.window(), 200 * 1024), 'f'));
+    queue_output(r.stream_id(), 1, std::string(std::min<size_t>(r.window(), 200 * 1024), 'f'));
+    queue_output(r.stream_id(), 1, std::string(std::min<size_t>(r.window(), 200 * 1024), 'f'));
+  }
+  return ack();
+}
+
+void FakeAgent::queue_port_eof(uint32_t stream_id, bool closed_event) {
+  Outgoing out;
+  out.stream_id = stream_id;
+  auto* s = out.envelope.mutable_stream();
+  s->set_stream_id(stream_id);
+  s->set_fd(idm::v1::STREAM_FD_STDOUT);
+  s->set_eof(true);
+  outbox_.push_back(std::move(out));
+  if (closed_event) {
+    Outgoing closed;
+    closed.stream_id = stream_id;
+    closed.envelope.mutable_event()->mutable_port_forward_closed()->set_stream_id(stream_id);
+    outbox_.push_back(std::move(closed));
+    ports_.erase(stream_id);
+  }
+  wake();
+}
+
+void FakeAgent::on_port_data(const idm::v1::StreamData& data) {
+  if (ports_.at(data.stream_id()) != 7) return;
+  if (!data.data().empty()) {
+    queue_output(data.stream_id(), 1, data.data());
+    Outgoing grant;
+    grant.stream_id = data.stream_id();
+    auto* w = grant.envelope.mutable_event()->mutable_port_forward_window();
+    w->set_stream_id(data.stream_id());
+    w->set_bytes(static_cast<uint32_t>(data.data().size()));
+    outbox_.push_back(std::move(grant));
+    wake();
+  }
+  if (data.eof()) queue_port_eof(data.stream_id(), true);
+}
+
 void FakeAgent::on_stdin(const idm::v1::StreamData& data) {
   if (data.fd() != idm::v1::STREAM_FD_STDIN) return;
+  if (ports_.count(data.stream_id()) != 0) {
+    on_port_data(data);
+    return;
+  }
   for (auto& [id, e] : execs_) {
     if (e.stream_id != data.stream_id() || !e.running) continue;
     if (e.program.echoes_stdin && !data.data().empty()) queue_output(e.stream_id, 1, data.data());

@@ -107,7 +107,11 @@ class FakeAgent {
   // Every request received, in order: "CreateContainer <id> <rootfs>", "StartContainer <id>",
   // "SignalContainer <id> <sig>", "DeleteContainer <id>", "ListContainers",
   // "ExecStart <exec id> <args joined by spaces>", "SignalExec <exec id> <sig>",
-  // "ResizeTty <stream> <rows>x<cols>", "Stats", "Shutdown", "Ping", "WaitContainer <id>".
+  // "ResizeTty <stream> <rows>x<cols>", "Stats", "Shutdown", "Ping", "WaitContainer <id>",
+  // "PortForwardOpen <stream> <port>",
+  // "PortForwardClose <stream>". Ports: 7 echoes (and grants back what it got; stdin EOF ends it
+  // with PortForwardClosed), 666 floods (sends twice the window at once: a hostile zone), 13
+  // sends "daytime\n" and closes; any other is refused (kFailedPrecondition).
   std::vector<std::string> requests() const;
   bool saw(const std::string& request) const;
   std::optional<Container> container(const std::string& id) const;
@@ -157,6 +161,9 @@ class FakeAgent {
   idm::v1::Response signal_exec(const std::string& exec_id, uint32_t sig);
   idm::v1::Response stats();
   idm::v1::Response shutdown();
+  idm::v1::Response port_forward_open(const idm::v1::PortForwardOpen& r);  // mu_ held
+  void on_port_data(const idm::v1::StreamData& data);                      // mu_ held
+  void queue_port_eof(uint32_t stream_id, bool closed_event);              // mu_ held
   void on_stdin(const idm::v1::StreamData& data);                        // mu_ held
   void run_program(uint32_t stream_id, const FakeProgram& program);      // mu_ held: queues its output
   void finish_container(Container& c, int32_t exit_code, uint32_t sig);  // mu_ held
@@ -184,6 +191,7 @@ class FakeAgent {
   std::vector<std::string> requests_;
   std::map<std::string, Container> containers_;
   std::map<std::string, Exec> execs_;
+  std::map<uint32_t, uint32_t> ports_;  // port-forward stream id -> port
   uint32_t next_pid_ = 100;
 };
 
