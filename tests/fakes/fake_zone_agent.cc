@@ -282,11 +282,13 @@ idm::v1::Response FakeAgent::dispatch(const idm::v1::Request& request, bool& pow
       if (ports_.erase(stream) == 0) return error(idm::v1::Error::CODE_NOT_FOUND, "no such port stream");
       return ack();
     }
-    case R::kPortForwardWindow:
-      if (ports_.count(request.port_forward_window().stream_id()) == 0) {
-        return error(idm::v1::Error::CODE_NOT_FOUND, "no such port stream");
-      }
+    case R::kPortForwardWindow: {
+      auto it = ports_.find(request.port_forward_window().stream_id());
+      if (it == ports_.end()) return error(idm::v1::Error::CODE_NOT_FOUND, "no such port stream");
+      it->second.credit += request.port_forward_window().bytes();
+      flush_port(it->first);
       return ack();
+    }
     case R::kHello:
     case R::KIND_NOT_SET: break;
   }
@@ -465,7 +467,7 @@ idm::v1::Response FakeAgent::port_forward_open(const idm::v1::PortForwardOpen& r
     return error(idm::v1::Error::CODE_FAILED_PRECONDITION, "connect to 127.0.0.1:" + std::to_string(r.port()) +
                                                        ": Connection refused");
   }
-  ports_[r.stream_id()] = r.port();
+  ports_[r.stream_id()] = FakePort{r.port(), r.window(), {}};
   if (r.port() == 13) {
     queue_output(r.stream_id(), 1, "daytime\n");
     queue_port_eof(r.stream_id(), true);
@@ -495,19 +497,33 @@ void FakeAgent::queue_port_eof(uint32_t stream_id, bool closed_event) {
   wake();
 }
 
-void FakeAgent::on_port_data(const idm::v1::StreamData& data) {
-  if (ports_.at(data.stream_id()) != 7) return;
-  if (!data.data().empty()) {
-    queue_output(data.stream_id(), 1, data.data());
-    Outgoing grant;
-    grant.stream_id = data.stream_id();
-    auto* w = grant.envelope.mutable_event()->mutable_port_forward_window();
-    w->set_stream_id(data.stream_id());
-    w->set_bytes(static_cast<uint32_t>(data.data().size()));
-    outbox_.push_back(std::move(grant));
-    wake();
+// Echo within the daemon's window: what it sent comes back as its credit allows, and is granted
+// back to it once echoed (as the real agent grants what it wrote to the socket).
+void FakeAgent::flush_port(uint32_t stream_id) {
+  FakePort& p = ports_.at(stream_id);
+  const size_t n = std::min(p.credit, p.pending.size());
+  if (n == 0) {
+    if (p.eof && p.pending.empty()) queue_port_eof(stream_id, true);
+    return;
   }
-  if (data.eof()) queue_port_eof(data.stream_id(), true);
+  p.credit -= n;
+  queue_output(stream_id, 1, p.pending.substr(0, n));
+  p.pending.erase(0, n);
+  Outgoing grant;
+  grant.stream_id = stream_id;
+  auto* w = grant.envelope.mutable_event()->mutable_port_forward_window();
+  w->set_stream_id(stream_id);
+  w->set_bytes(static_cast<uint32_t>(n));
+  outbox_.push_back(std::move(grant));
+  wake();
+  if (p.eof && p.pending.empty()) queue_port_eof(stream_id, true);
+}
+
+void FakeAgent::on_port_data(const idm::v1::StreamData& data) {
+  if (ports_.at(data.stream_id()).port != 7) return;
+  ports_.at(data.stream_id()).pending += data.data();
+  if (data.eof()) ports_.at(data.stream_id()).eof = true;
+  flush_port(data.stream_id());
 }
 
 void FakeAgent::on_stdin(const idm::v1::StreamData& data) {

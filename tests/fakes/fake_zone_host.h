@@ -191,7 +191,14 @@ class FakeAgent {
   std::vector<std::string> requests_;
   std::map<std::string, Container> containers_;
   std::map<std::string, Exec> execs_;
-  std::map<uint32_t, uint32_t> ports_;  // port-forward stream id -> port
+  struct FakePort {
+    uint32_t port = 0;
+    size_t credit = 0;    // bytes the daemon lets us send
+    std::string pending;  // echo output waiting for credit
+    bool eof = false;     // the daemon half-closed: end after pending
+  };
+  std::map<uint32_t, FakePort> ports_;  // by port-forward stream id
+  void flush_port(uint32_t stream_id);  // mu_ held: sends what the credit allows
   uint32_t next_pid_ = 100;
 };
 
