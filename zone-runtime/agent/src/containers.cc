@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "agent_impl.h"
+#include "zoned/agent/pod_network.h"
 #include "bundle_files.h"
 #include "zoned/common/file_ops.h"
 #include "zoned/common/fs.h"
@@ -109,6 +110,11 @@ Status AgentImpl::prepare_bundle(Container& c) {
   if (!spec.ok()) return std::move(spec).take_error();
   c.spec = std::move(*spec);
   c.daemon_config.clear();
+  if (!network_config_json_.empty()) {  // the pod's /etc/{resolv.conf,hosts,hostname}
+    auto with_mounts = add_pod_file_mounts(c.spec.config_json, pod_dir());
+    if (!with_mounts.ok()) return std::move(with_mounts).take_error();
+    c.spec.config_json = std::move(*with_mounts);
+  }
   ZONED_TRY(write_bundle_file(c.bundle + "/config.json", c.spec.config_json));
 
   ChildStdio child;

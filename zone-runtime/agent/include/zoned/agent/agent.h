@@ -33,9 +33,13 @@ struct AgentOptions {
   std::size_t stdin_buffer_limit = 1024 * 1024;  // per stream
 };
 
+class LinkConfigurator;  // pod_network.h
+
 struct AgentHooks {
   std::function<void()> on_listening;  // the first channel exists (main prints "ready")
   std::function<void()> power_off;     // Shutdown finished: containers stopped, Ack flushed
+  // ConfigureNetwork applies the pod network through this; null: rtnetlink in this namespace.
+  std::shared_ptr<LinkConfigurator> links;
 };
 
 class AgentImpl;
