@@ -20,6 +20,8 @@
 #include "zoned/cri/image_service.h"
 #include "zoned/cri/runtime_service.h"
 #include "zoned/cri/server.h"
+#include "zoned/cri/streaming_backend.h"
+#include "zoned/streaming/server.h"
 #include "zoned/image_store/image_store.h"
 #include "zoned/oci/http_registry_client.h"
 #include "zoned/xen/xen_hypervisor.h"
@@ -222,6 +224,18 @@ int main(int argc, char** argv) {
     zoned::log::error("cannot open the CRI runtime service", {{"error", runtime_service.error().describe()}});
     return fail(kExitFailure, "opening the CRI runtime service: " + runtime_service.error().describe());
   }
+  // The streaming server behind Exec/Attach/PortForward URLs ([streaming]).
+  auto streaming_backend = zoned::cri::make_zone_streaming_backend(*zone_manager);
+  zoned::streaming::StreamingServerOptions streaming_options;
+  const std::string& stream_host = config.streaming.address;
+  streaming_options.address = (stream_host.find(':') != std::string::npos ? "[" + stream_host + "]" : stream_host) +
+                              ":" + std::to_string(config.streaming.port);
+  auto streaming = zoned::streaming::StreamingServer::start(streaming_options, *streaming_backend);
+  if (!streaming.ok()) {
+    zoned::log::error("cannot start the streaming server", {{"error", streaming.error().describe()}});
+    return fail(kExitFailure, "starting the streaming server: " + streaming.error().describe());
+  }
+  (*runtime_service)->set_streaming_server(streaming->get());
   zoned::cri::ImageService image_service(**store);
   zoned::cri::Server server({runtime_service->get(), &image_service});
   auto started = server.start({config.socket_path, config.socket_group});
@@ -236,7 +250,9 @@ int main(int argc, char** argv) {
     server.shutdown(std::chrono::seconds(0));
     return fail(kExitFailure, admin_started.error().describe());
   }
-  zoned::log::info("ready", {{"socket", config.socket_path}, {"admin_socket", config.admin_socket_path}});
+  zoned::log::info("ready", {{"socket", config.socket_path},
+                             {"admin_socket", config.admin_socket_path},
+                             {"streaming", (*streaming)->base_url()}});
 
   for (;;) {
     int sig = 0;
@@ -250,6 +266,7 @@ int main(int argc, char** argv) {
   }
   admin.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  (*streaming)->stop();  // after the CRI server: no RPC hands out URLs any more
   zoned::log::info("stopped");
   return 0;
 }
