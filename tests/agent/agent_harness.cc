@@ -47,7 +47,8 @@ class TestChannelSource final : public agent::ChannelSource {
   std::deque<std::unique_ptr<idm::ByteChannel>> pending_;
 };
 
-AgentHarness::AgentHarness(const std::function<void(agent::AgentOptions&)>& tweak) {
+AgentHarness::AgentHarness(const std::function<void(agent::AgentOptions&)>& tweak,
+                           std::shared_ptr<agent::LinkConfigurator> links) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   options_.crun_binary = ZONED_FAKE_CRUN;
   options_.crun_root = dir_.path() + "/crun";
@@ -67,6 +68,7 @@ AgentHarness::AgentHarness(const std::function<void(agent::AgentOptions&)>& twea
   mounts_ = mounts.get();
   agent::AgentHooks hooks;
   hooks.power_off = [this] { powered_off_ = true; };
+  hooks.links = std::move(links);
   auto created = agent::Agent::create(options_, std::move(source), std::move(mounts), hooks);
   if (!created.ok()) throw std::runtime_error("agent: " + created.error().describe());
   agent_ = std::move(*created);

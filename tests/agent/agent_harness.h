@@ -31,7 +31,9 @@ class TestChannelSource;
 class AgentHarness {
  public:
   // `tweak` may change the options before the agent is created.
-  explicit AgentHarness(const std::function<void(agent::AgentOptions&)>& tweak = {});
+  // `links`: the agent's LinkConfigurator (ConfigureNetwork); null: a real rtnetlink one.
+  explicit AgentHarness(const std::function<void(agent::AgentOptions&)>& tweak = {},
+                        std::shared_ptr<agent::LinkConfigurator> links = nullptr);
   ~AgentHarness();
 
   // Hands the agent a new channel and waits for its Hello (answered). False on timeout.

@@ -1,6 +1,5 @@
 // LinkConfigurator over rtnetlink: one NETLINK_ROUTE socket per request, each message acked.
 #include <arpa/inet.h>
-#include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -60,18 +59,29 @@ Status transact(NlRequest& request, bool exist_ok, const char* what) {
   if (::sendto(fd.get(), out.data(), out.size(), 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel) < 0) {
     return Error(ErrorCode::kInternal, std::string(what) + ": netlink send", errno);
   }
-  alignas(nlmsghdr) char reply[8192];
+  char reply[8192];
   while (true) {
     const ssize_t n = ::recv(fd.get(), reply, sizeof reply, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Error(ErrorCode::kInternal, std::string(what) + ": netlink receive", errno);
-    auto left = static_cast<std::uint32_t>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_type != NLMSG_ERROR) continue;
-      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return Error(ErrorCode::kInternal, "short netlink error");
-      const int err = -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
-      if (err == 0 || (exist_ok && err == EEXIST)) return ok_status();
-      return Error(ErrorCode::kInternal, what, err);
+    // The kernel's answer: nlmsghdr + nlmsgerr (error 0 is the ack). Parsed by hand: the
+    // NLMSG_* macros use C casts.
+    const auto size = static_cast<std::size_t>(n);
+    std::size_t at = 0;
+    while (at + sizeof(nlmsghdr) <= size) {
+      nlmsghdr h{};
+      std::memcpy(&h, reply + at, sizeof h);
+      if (h.nlmsg_len < sizeof(nlmsghdr) || at + h.nlmsg_len > size) break;
+      if (h.nlmsg_type == NLMSG_ERROR) {
+        const std::size_t body = at + NLMSG_ALIGN(sizeof(nlmsghdr));
+        if (body + sizeof(nlmsgerr) > size) return Error(ErrorCode::kInternal, "short netlink error");
+        nlmsgerr e{};
+        std::memcpy(&e, reply + body, sizeof e);
+        const int err = -e.error;
+        if (err == 0 || (exist_ok && err == EEXIST)) return ok_status();
+        return Error(ErrorCode::kInternal, what, err);
+      }
+      at += NLMSG_ALIGN(h.nlmsg_len);
     }
     if (n == 0) return Error(ErrorCode::kInternal, std::string(what) + ": netlink closed");
   }
