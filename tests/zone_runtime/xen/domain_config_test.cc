@@ -256,3 +256,48 @@ TEST_CASE("a block hotplug script, when given, is set on every disk; it must be 
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().code() == ErrorCode::kInvalidArgument);
 }
+
+TEST_CASE("no nic in the spec: the domain has no network device") {
+  json j = rendered(sample_spec());
+  CHECK_FALSE(j.contains("nics"));
+}
+
+TEST_CASE("a nic becomes one unbridged vif (devid 0) with the pod's MAC and the vif script") {
+  DomainSpec spec = sample_spec();
+  spec.nic = zoned::zone_runtime::NicAttachment{"02:42:0A:58:00:05"};
+  DomainConfig config;
+  REQUIRE(zoned::xen::build_domain_config(spec, config, "/usr/libexec/zoned/block-zoned",
+                                          "/usr/libexec/zoned/vif-zoned")
+              .ok());
+  json j = json::parse(config.to_json());
+  REQUIRE(j["nics"].size() == 1);
+  const json& nic = j["nics"][0];
+  CHECK(nic["mac"] == "02:42:0a:58:00:05");
+  CHECK(nic["script"] == "/usr/libexec/zoned/vif-zoned");
+  CHECK(nic["nictype"] == "vif");
+  CHECK_FALSE(nic.contains("bridge"));
+  CHECK(nic.value("devid", 0) == 0);
+  CHECK(config.get()->num_nics == 1);
+
+  DomainConfig defaults;
+  REQUIRE(zoned::xen::build_domain_config(spec, defaults).ok());
+  CHECK_FALSE(json::parse(defaults.to_json())["nics"][0].contains("script"));
+  DomainConfig relative;
+  CHECK(zoned::xen::build_domain_config(spec, relative, {}, "vif-zoned").error().code() ==
+        ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("the nic's MAC must be six hex pairs and unicast") {
+  DomainSpec spec = sample_spec();
+  for (const char* bad : {"", "02:42:0a:58:00", "02:42:0a:58:00:05:06", "02-42-0a-58-00-05", "02:42:0g:58:00:05",
+                          "03:42:0a:58:00:05", "ff:ff:ff:ff:ff:ff"}) {
+    CAPTURE(bad);
+    spec.nic = zoned::zone_runtime::NicAttachment{bad};
+    CHECK(rejection(spec) == ErrorCode::kInvalidArgument);
+  }
+  auto mac = zoned::xen::parse_mac("0a:1B:2c:3D:4e:5F");
+  REQUIRE(mac.ok());
+  CHECK((*mac)[0] == 0x0a);
+  CHECK((*mac)[5] == 0x5f);
+  CHECK(zoned::zone_runtime::nic_device_name(7) == "vif7.0");
+}

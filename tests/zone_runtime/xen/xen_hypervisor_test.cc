@@ -25,7 +25,7 @@ namespace {
 // A XenHypervisor whose Xen paths all point into an empty directory: no Xen at all.
 struct NoXen {
   zoned::testing::TempDir tmp;
-  XenHypervisor xen{XenPaths{tmp.file("privcmd"), tmp.file("caps"), tmp.file("xs.sock"), {}}};
+  XenHypervisor xen{XenPaths{tmp.file("privcmd"), tmp.file("caps"), tmp.file("xs.sock"), {}, {}}};
 };
 
 DomainSpec valid_spec() {
@@ -40,7 +40,7 @@ DomainSpec valid_spec() {
 
 TEST_CASE("no privcmd device: XenUnavailable naming the device") {
   zoned::testing::TempDir tmp;
-  XenHypervisor xen(XenPaths{tmp.file("privcmd"), tmp.file("caps"), tmp.file("xs.sock"), {}});
+  XenHypervisor xen(XenPaths{tmp.file("privcmd"), tmp.file("caps"), tmp.file("xs.sock"), {}, {}});
   auto s = xen.probe();
   CHECK_FALSE(s.ready);
   CHECK(s.reason == "XenUnavailable");
@@ -51,7 +51,7 @@ TEST_CASE("not the control domain: XenNotControlDomain") {
   zoned::testing::TempDir tmp;
   std::string privcmd = tmp.write("privcmd", "");
   std::string caps = tmp.write("caps", "\n");
-  XenHypervisor xen(XenPaths{privcmd, caps, tmp.file("xs.sock"), {}});
+  XenHypervisor xen(XenPaths{privcmd, caps, tmp.file("xs.sock"), {}, {}});
   auto s = xen.probe();
   CHECK_FALSE(s.ready);
   CHECK(s.reason == "XenNotControlDomain");
@@ -61,7 +61,7 @@ TEST_CASE("no xenstored: XenstoreUnavailable, without blocking") {
   zoned::testing::TempDir tmp;
   std::string privcmd = tmp.write("privcmd", "");
   std::string caps = tmp.write("caps", "control_d\n");
-  XenHypervisor xen(XenPaths{privcmd, caps, tmp.file("xs.sock"), {}});
+  XenHypervisor xen(XenPaths{privcmd, caps, tmp.file("xs.sock"), {}, {}});
   auto s = xen.probe();
   CHECK_FALSE(s.ready);
   CHECK(s.reason == "XenstoreUnavailable");

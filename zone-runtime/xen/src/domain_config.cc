@@ -112,7 +112,42 @@ Status set_disks(libxl_domain_config& config, const std::vector<DiskAttachment>&
   return ok_status();
 }
 
+Status set_nic(libxl_domain_config& config, const zone_runtime::NicAttachment& nic, const std::string& script) {
+  auto mac = parse_mac(nic.mac);
+  if (!mac.ok()) return std::move(mac).take_error();
+  config.nics = static_cast<libxl_device_nic*>(std::calloc(1, sizeof(libxl_device_nic)));
+  if (config.nics == nullptr) return Error(ErrorCode::kResourceExhausted, "out of memory (nic)");
+  libxl_device_nic& n = config.nics[0];
+  libxl_device_nic_init(&n);
+  config.num_nics = 1;  // counted before filling: dispose must see the initialised entry
+  n.backend_domid = 0;
+  n.devid = 0;
+  n.nictype = LIBXL_NIC_TYPE_VIF;
+  std::memcpy(n.mac, mac->data(), sizeof n.mac);
+  if (!script.empty()) {
+    ZONED_TRY(check_path("vif hotplug script", script, false));
+    ZONED_TRY(set_string(n.script, script));
+  }
+  return ok_status();
+}
+
 }  // namespace
+
+Result<std::array<uint8_t, 6>> parse_mac(std::string_view text) {
+  auto bad = [&] { return invalid("MAC address '" + std::string(text.substr(0, 64)) + "' is not six hex pairs"); };
+  if (text.size() != 17) return bad();
+  std::array<uint8_t, 6> mac{};
+  for (size_t i = 0; i < 6; ++i) {
+    const size_t at = i * 3;
+    if (i > 0 && text[at - 1] != ':') return bad();
+    const char hi_c = static_cast<char>(text[at] | 0x20), lo_c = static_cast<char>(text[at + 1] | 0x20);
+    const int hi = hex_value(hi_c), lo = hex_value(lo_c);
+    if (hi < 0 || lo < 0) return bad();
+    mac[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  if ((mac[0] & 0x01) != 0) return invalid("MAC address '" + std::string(text) + "' is multicast");
+  return mac;
+}
 
 Status validate_vdev(std::string_view vdev) {
   if (vdev.size() != 4 || vdev.substr(0, 3) != "xvd" || vdev[3] < 'a' || vdev[3] > 'z') {
@@ -138,7 +173,12 @@ Status validate_domain_spec(const DomainSpec& spec) {
   if (spec.cmdline.size() > kMaxCmdlineLength || has_nul(spec.cmdline)) {
     return invalid("kernel command line must be at most " + std::to_string(kMaxCmdlineLength) + " bytes, without NUL");
   }
-  return check_disks(spec.disks);
+  ZONED_TRY(check_disks(spec.disks));
+  if (spec.nic) {
+    auto mac = parse_mac(spec.nic->mac);
+    if (!mac.ok()) return std::move(mac).take_error();
+  }
+  return ok_status();
 }
 
 Result<libxl_uuid> parse_uuid(std::string_view text) {
@@ -194,7 +234,8 @@ Status fill_device_disk(const DiskAttachment& disk, libxl_device_disk& out, cons
   return ok_status();
 }
 
-Status build_domain_config(const DomainSpec& spec, DomainConfig& config, const std::string& block_script) {
+Status build_domain_config(const DomainSpec& spec, DomainConfig& config, const std::string& block_script,
+                           const std::string& vif_script) {
   ZONED_TRY(validate_domain_spec(spec));
   libxl_domain_config& c = *config.get();
   const libxl_domain_type type =
@@ -219,7 +260,9 @@ Status build_domain_config(const DomainSpec& spec, DomainConfig& config, const s
   c.on_reboot = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
   c.on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
   c.on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
-  return set_disks(c, spec.disks, block_script);
+  ZONED_TRY(set_disks(c, spec.disks, block_script));
+  if (spec.nic) ZONED_TRY(set_nic(c, *spec.nic, vif_script));
+  return ok_status();
 }
 
 }  // namespace zoned::xen

@@ -82,7 +82,7 @@ std::string bounded_name(char* name) {
 Result<uint32_t> XenHypervisor::create_domain(const DomainSpec& spec) {
   const std::string what = "creating domain " + spec.name;
   auto config = std::make_shared<xen::DomainConfig>();
-  if (auto built = xen::build_domain_config(spec, *config, paths_.block_script); !built.ok()) {
+  if (auto built = xen::build_domain_config(spec, *config, paths_.block_script, paths_.vif_script); !built.ok()) {
     return std::move(built).take_error().wrap(what);
   }
   const auto started = std::chrono::steady_clock::now();

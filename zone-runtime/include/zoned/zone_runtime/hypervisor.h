@@ -36,6 +36,17 @@ struct DiskAttachment {
   bool read_only = true;
 };
 
+// The domain's network device (its eth0): a Xen vif whose dom0 end, vif<domid>.0, is left
+// unbridged for the caller to wire (netplug moves it into the pod's network namespace).
+struct NicAttachment {
+  std::string mac;  // "02:42:0a:58:00:05", lower-case, unicast; the pod's (the CNI eth0's) MAC
+};
+
+// The dom0 name of a domain's first vif ("vif5.0").
+inline std::string nic_device_name(uint32_t domid) {
+  return "vif" + std::to_string(domid) + ".0";
+}
+
 // Everything needed to build a domain. Names and uuids are how the daemon finds its own
 // domains again after a restart: `name` is "zoned-<zone id prefix>", `uuid` is derived from
 // the zone id.
@@ -51,6 +62,7 @@ struct DomainSpec {
   std::string initramfs;
   std::string cmdline;
   std::vector<DiskAttachment> disks;
+  std::optional<NicAttachment> nic;  // none: the domain has no network device
 };
 
 enum class DomainRunState {

@@ -2,6 +2,8 @@
 // Xen (libxl_domain_config_to_json). Specs are validated first: everything here is bounded.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -47,11 +49,15 @@ class DomainConfig {
 };
 
 // Fills a freshly constructed `config` from `spec` (validated here first). PV or PVH direct
-// kernel boot, no bootloader, no network, no framebuffer; poweroff and reboot destroy, a crash
+// kernel boot, no bootloader, no framebuffer, at most one vif (spec.nic: unbridged, devid 0,
+// run through `vif_script` when set, else libxl's default vif-bridge); poweroff and reboot destroy, a crash
 // preserves the domain so its console can still be read. `block_script`: the hotplug script
 // for the disks (absolute path), empty for libxl's default (/etc/xen/scripts/block).
 Status build_domain_config(const zone_runtime::DomainSpec& spec, DomainConfig& config,
-                           const std::string& block_script = {});
+                           const std::string& block_script = {}, const std::string& vif_script = {});
+
+// "02:42:0a:58:00:05": six lower- or upper-case hex pairs, unicast (multicast bit clear).
+Result<std::array<uint8_t, 6>> parse_mac(std::string_view text);
 
 // Fills an initialised libxl_device_disk: phy backend in dom0, raw, read-only unless asked.
 Status fill_device_disk(const zone_runtime::DiskAttachment& disk, libxl_device_disk& out,

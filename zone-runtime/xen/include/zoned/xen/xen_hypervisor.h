@@ -28,6 +28,9 @@ struct XenPaths {
   // Hotplug script for disks; empty: libxl's /etc/xen/scripts/block. zone-runtime/xen/scripts/
   // block-zoned does only what zoned's read-only loop devices need, much faster.
   std::string block_script;
+  // Hotplug script for the vif; empty: libxl's /etc/xen/scripts/vif-bridge (which would bridge
+  // it). zone-runtime/xen/scripts/vif-zoned only reports it connected: netplug wires it.
+  std::string vif_script;
 };
 
 class XenHypervisor final : public Hypervisor {
