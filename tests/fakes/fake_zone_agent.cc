@@ -275,6 +275,12 @@ idm::v1::Response FakeAgent::dispatch(const idm::v1::Request& request, bool& pow
       return ack();
     case R::kStats: return stats();
     case R::kShutdown: power_off = true; return shutdown();
+    case R::kConfigureNetwork: {
+      const std::string& config = request.configure_network().config_json();
+      requests_.push_back("ConfigureNetwork " + config);
+      if (!nlohmann::json::accept(config)) return error(idm::v1::Error::CODE_INVALID_ARGUMENT, "not JSON");
+      return ack();
+    }
     case R::kPortForwardOpen: return port_forward_open(request.port_forward_open());
     case R::kPortForwardClose: {
       const uint32_t stream = request.port_forward_close().stream_id();

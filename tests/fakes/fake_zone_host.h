@@ -108,7 +108,7 @@ class FakeAgent {
   // "SignalContainer <id> <sig>", "DeleteContainer <id>", "ListContainers",
   // "ExecStart <exec id> <args joined by spaces>", "SignalExec <exec id> <sig>",
   // "ResizeTty <stream> <rows>x<cols>", "Stats", "Shutdown", "Ping", "WaitContainer <id>",
-  // "PortForwardOpen <stream> <port>",
+  // "ConfigureNetwork <json>" (refused unless the text is JSON), "PortForwardOpen <stream> <port>",
   // "PortForwardClose <stream>". Ports: 7 echoes (and grants back what it got; stdin EOF ends it
   // with PortForwardClosed), 666 floods (sends twice the window at once: a hostile zone), 13
   // sends "daytime\n" and closes; any other is refused (kFailedPrecondition).

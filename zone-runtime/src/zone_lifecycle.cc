@@ -79,6 +79,7 @@ DomainSpec ZoneManagerImpl::domain_spec(const ZoneRecord& zone) const {
                  options_.agent_log_level;
   if (!options_.extra_cmdline.empty()) spec.cmdline += " " + options_.extra_cmdline;
   for (const auto& d : zone.disks) spec.disks.push_back({d.loop_device, d.vdev, true});
+  if (!zone.spec.nic_mac.empty()) spec.nic = NicAttachment{zone.spec.nic_mac};
   return spec;
 }
 
@@ -150,11 +151,30 @@ void ZoneManagerImpl::start_console(Zone& zone, uint32_t domid) {
   log::warn("the zone has no console tty", {{"zone", zone.stored.zone.id}});
 }
 
+Status ZoneManagerImpl::configure_network(const std::shared_ptr<Zone>& zone, const std::string& config_json) {
+  std::shared_ptr<idm::Client> client;
+  {
+    std::lock_guard lock(mu_);
+    client = zone->client;
+  }
+  const std::string what = "configuring the network of zone " + zone->stored.zone.spec.name;
+  if (!client) return Error(ErrorCode::kUnavailable, what + ": the agent is not connected");
+  idm::v1::Request req;
+  req.mutable_configure_network()->set_config_json(config_json);
+  auto configured = client->call(req, options_.request_timeout);
+  if (!configured.ok()) return configured.error().wrap(what);
+  return ok_status();
+}
+
 Result<ZoneRecord> ZoneManagerImpl::create_zone(const ZoneSpec& in) {
   auto zone = std::make_shared<Zone>();
   ZoneRecord& rec = zone->stored.zone;
-  rec.id = random_hex(32);
+  if (!in.id.empty() && (in.id.size() != 64 || in.id.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return Error(ErrorCode::kInvalidArgument, "zone id '" + in.id.substr(0, 80) + "': use 64 lower-case hex digits");
+  }
+  rec.id = in.id.empty() ? random_hex(32) : in.id;
   rec.spec = in;
+  rec.spec.on_domain_created = nullptr;  // the caller's, for this call only (in.on_domain_created runs)
   if (rec.spec.name.empty()) rec.spec.name = rec.id.substr(0, 12);
   if (!valid_name(rec.spec.name, 63)) {
     return Error(ErrorCode::kInvalidArgument, "zone name '" + rec.spec.name + "': use 1-63 of [A-Za-z0-9_.-]");
@@ -192,6 +212,7 @@ Result<ZoneRecord> ZoneManagerImpl::create_zone(const ZoneSpec& in) {
   }
   {
     std::lock_guard lock(mu_);
+    if (zones_.count(rec.id) != 0) return Error(ErrorCode::kAlreadyExists, "a zone with id " + rec.id + " exists");
     for (auto& [id, other] : zones_) {
       const auto& o = other->stored.zone;
       if (o.spec.name == rec.spec.name && o.state != ZoneState::kStopped && o.state != ZoneState::kFailed) {
@@ -245,11 +266,19 @@ Result<ZoneRecord> ZoneManagerImpl::create_zone(const ZoneSpec& in) {
   held.clear();
   const auto t1 = std::chrono::steady_clock::now();
   start_console(*zone, *domid);
+  if (in.on_domain_created) {
+    auto prepared = in.on_domain_created(*domid);
+    if (!prepared.ok()) {
+      return std::move(prepared).take_error().wrap("preparing zone " + rec.spec.name + " (domain " +
+                                                   std::to_string(*domid) + ")");
+    }
+  }
   auto connected = connect_agent(zone, *domid, options_.agent_timeout);
   if (!connected.ok()) {
     std::string tail = console_tail(console_path_of(id), kConsoleTailInErrors, true);
     return connected.error().wrap("starting zone " + rec.spec.name + (tail.empty() ? "" : " (console tail: " + tail + ")"));
   }
+  if (!in.network_config_json.empty()) ZONED_TRY(configure_network(zone, in.network_config_json));
   const auto t2 = std::chrono::steady_clock::now();
   ZoneRecord result;
   {

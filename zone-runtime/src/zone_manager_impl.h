@@ -119,6 +119,8 @@ class ZoneManagerImpl final : public ZoneManager {
   std::string next_vdev(const Zone& zone) const;
   DomainSpec domain_spec(const ZoneRecord& zone) const;
   Status connect_agent(const std::shared_ptr<Zone>& zone, uint32_t domid, std::chrono::milliseconds timeout);
+  // IDM ConfigureNetwork (create_zone, when the spec carries a network config).
+  Status configure_network(const std::shared_ptr<Zone>& zone, const std::string& config_json);
   idm::Client::Handlers handlers_for(const std::string& zone_id);
   void start_console(Zone& zone, uint32_t domid);
   std::string console_path_of(const std::string& zone_id) const;

@@ -43,6 +43,7 @@ std::string_view zone_state_name(ZoneState state);          // "creating", ...
 std::string_view container_state_name(ContainerState state);  // "created", ...
 
 struct ZoneSpec {
+  std::string id;                           // 64 lower-case hex chosen by the caller (the CRI sandbox id); empty: random
   std::string name;                         // human name, unique among live zones; default: the id's prefix
   std::optional<DomainType> type;           // default: ZoneManagerOptions::default_type
   uint64_t memory_mib = 0;                  // 0: default
@@ -50,6 +51,15 @@ struct ZoneSpec {
   std::string hostname;                     // default: name
   std::vector<std::string> images;          // image refs or ids attached at boot (more can follow)
   std::map<std::string, std::string> labels;
+  // Pod networking (not persisted). nic_mac: the zone gets one vif with this MAC (empty: no
+  // network device); its dom0 end is nic_device_name(domid), left unbridged. on_domain_created
+  // runs once the domain exists, before the agent is awaited (the CRI layer wires the vif into
+  // the pod's netns there). network_config_json (netplug's ZoneNetworkConfig JSON) is sent to
+  // the agent (IDM ConfigureNetwork) right after its hello. A failure of either fails
+  // create_zone, and everything is undone.
+  std::string nic_mac;
+  std::function<Status(uint32_t domid)> on_domain_created;
+  std::string network_config_json;
 };
 
 struct ZoneDisk {
@@ -250,8 +260,8 @@ class ZoneManager {
   // does not run, or stdin is asked of a container created without it).
   virtual Result<std::unique_ptr<AttachSession>> attach(const std::string& container, const AttachOptions& options,
                                                         ExecOutputSink sink) = 0;
-  // Connects to 127.0.0.1:`port` inside a running zone (the pod's own localhost); kUnavailable
-  // if nothing listens there.
+  // Connects to 127.0.0.1:`port` inside a running zone (the pod's own localhost): an error
+  // (kFailedPrecondition, from the agent) if nothing listens there.
   virtual Result<std::unique_ptr<PortStream>> dial(const std::string& zone, uint16_t port) = 0;
 
   // True while some zone uses the image (the image store refuses to remove it then).
