@@ -218,6 +218,18 @@ const std::map<std::string, ZonesSetter, std::less<>>& zones_setters() {
          z.block_script_set = true;
          return ok_status();
        }},
+      {"vif_script",
+       [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
+         auto v = as_string(o, n, "zones.vif_script");
+         if (!v.ok()) return std::move(v).take_error();
+         if (!v->empty()) {
+           auto path = as_absolute_path(o, n, "zones.vif_script");
+           if (!path.ok()) return std::move(path).take_error();
+         }
+         z.vif_script = *v;
+         z.vif_script_set = true;
+         return ok_status();
+       }},
       {"agent_log_level",
        [](ZonesConfig& z, std::string_view o, const toml::node& n) -> Status {
          auto v = as_string(o, n, "zones.agent_log_level");
@@ -268,6 +280,42 @@ bool valid_handler_name(const std::string& name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
   }
   return true;
+}
+
+// [cni]
+Status parse_cni(Config& config, std::string_view origin, const toml::node& node) {
+  const auto* table = node.as_table();
+  if (table == nullptr) return bad_value(origin, node, "cni", "must be a table, not " + std::string(type_name(node)));
+  for (const auto& [key, value] : *table) {
+    const std::string full = "cni." + std::string(key.str());
+    if (key.str() == "conf_dir" || key.str() == "cache_dir" || key.str() == "netns_dir") {
+      auto v = as_absolute_path(origin, value, full);
+      if (!v.ok()) return std::move(v).take_error();
+      (key.str() == "conf_dir" ? config.cni.conf_dir : key.str() == "cache_dir" ? config.cni.cache_dir
+                                                                                : config.cni.netns_dir) = *v;
+    } else if (key.str() == "plugin_dirs") {
+      const auto* array = value.as_array();
+      if (array == nullptr || array->empty() || array->size() > 16) {
+        return bad_value(origin, value, full, "must be an array of 1 to 16 absolute paths");
+      }
+      std::vector<std::string> dirs;
+      for (const auto& item : *array) {
+        auto v = as_absolute_path(origin, item, full);
+        if (!v.ok()) return std::move(v).take_error();
+        dirs.push_back(*v);
+      }
+      config.cni.plugin_dirs = std::move(dirs);
+    } else if (key.str() == "plugin_timeout_seconds") {
+      auto v = as_integer_in(origin, value, full, 1, 600);
+      if (!v.ok()) return std::move(v).take_error();
+      config.cni.plugin_timeout_seconds = static_cast<int>(*v);
+    } else {
+      return Error(ErrorCode::kInvalidArgument,
+                   where(origin, value) + ": unknown key '" + full +
+                       "' (known keys: cache_dir, conf_dir, netns_dir, plugin_dirs, plugin_timeout_seconds)");
+    }
+  }
+  return ok_status();
 }
 
 // [streaming]
@@ -409,6 +457,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"zones", parse_zones},
       {"cri", parse_cri},
       {"streaming", parse_streaming},
+      {"cni", parse_cni},
   };
   return table;
 }

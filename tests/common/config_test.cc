@@ -327,3 +327,38 @@ TEST_CASE("[streaming]: address and port, loopback and ephemeral by default") {
     CHECK_THAT(c.error().message(), ContainsSubstring(bad.message) && ContainsSubstring("c.toml"));
   }
 }
+
+TEST_CASE("[cni]: dirs, plugin dirs, timeout, with containerd's defaults; zones.vif_script") {
+  auto defaults = parse_config("", "c.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->cni.conf_dir == "/etc/cni/net.d");
+  CHECK(defaults->cni.plugin_dirs == std::vector<std::string>{"/usr/lib/cni", "/opt/cni/bin"});
+  CHECK(defaults->cni.cache_dir.empty());
+  CHECK(defaults->cni.netns_dir == "/run/netns");
+  CHECK(defaults->cni.plugin_timeout_seconds == 60);
+  CHECK(defaults->zones.vif_script == "/usr/libexec/zoned/vif-zoned");
+  CHECK_FALSE(defaults->zones.vif_script_set);
+
+  auto set = parse_config(
+      "[cni]\nconf_dir = \"/c\"\nplugin_dirs = [\"/p1\", \"/p2\"]\ncache_dir = \"/k\"\nnetns_dir = \"/n\"\n"
+      "plugin_timeout_seconds = 5\n[zones]\nvif_script = \"\"\n",
+      "c.toml");
+  REQUIRE(set.ok());
+  CHECK(set->cni.conf_dir == "/c");
+  CHECK(set->cni.plugin_dirs == std::vector<std::string>{"/p1", "/p2"});
+  CHECK(set->cni.cache_dir == "/k");
+  CHECK(set->cni.netns_dir == "/n");
+  CHECK(set->cni.plugin_timeout_seconds == 5);
+  CHECK(set->zones.vif_script.empty());
+  CHECK(set->zones.vif_script_set);
+
+  for (const char* bad : {"[cni]\nconf_dir = \"rel\"\n", "[cni]\nplugin_dirs = []\n",
+                                "[cni]\nplugin_dirs = [\"rel\"]\n", "[cni]\nplugin_timeout_seconds = 0\n",
+                                "[cni]\nplugin_timeout_seconds = 601\n", "[cni]\nbin_dir = \"/x\"\n", "cni = 1\n",
+                                "[zones]\nvif_script = \"vif-zoned\"\n"}) {
+    CAPTURE(bad);
+    auto c = parse_config(bad, "c.toml");
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code() == ErrorCode::kInvalidArgument);
+  }
+}

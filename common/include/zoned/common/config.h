@@ -36,6 +36,19 @@ struct ZonesConfig {
   // loop device it attached; "" selects Xen's /etc/xen/scripts/block (slow: locks and checks).
   std::string block_script = "/usr/libexec/zoned/block-zoned";
   bool block_script_set = false;  // true when the config file named block_script
+  // libxl's hotplug script for the zone's vif. zoned's own only reports it connected (zoned
+  // wires the vif into the pod's netns itself); "" selects Xen's vif-bridge.
+  std::string vif_script = "/usr/libexec/zoned/vif-zoned";
+  bool vif_script_set = false;  // true when the config file named vif_script
+};
+
+// [cni]: pod networking through the cluster's CNI plugins (as containerd's [plugins.cri.cni]).
+struct CniConfig {
+  std::string conf_dir = "/etc/cni/net.d";                              // .conf/.conflist/.json, first valid wins
+  std::vector<std::string> plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};  // searched in order (absolute)
+  std::string cache_dir;            // CNI results (for DEL after a restart); "": <state_dir>/cni/results
+  std::string netns_dir = "/run/netns";  // the pods' network namespaces (zoned-<id>)
+  int plugin_timeout_seconds = 60;       // one plugin run (1..600)
 };
 
 // [cri]: the CRI runtime service. Handler names are RuntimeClass handlers: 1-63 of [a-z0-9-.].
@@ -71,6 +84,7 @@ struct Config {
   ZonesConfig zones;
   CriConfig cri;
   StreamingConfig streaming;
+  CniConfig cni;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/zoned/config.toml";
