@@ -324,25 +324,25 @@ TEST_CASE("ten pods started at once get ten distinct ids") {
   CHECK(f.list_pods().size() == 10);
 }
 
-TEST_CASE("Exec, Attach, PortForward and UpdateContainerResources say they are not implemented") {
+TEST_CASE("Exec, Attach, PortForward are UNAVAILABLE without a streaming server; UpdateContainerResources is not implemented") {
   RuntimeFixture f;
   {
     grpc::ClientContext cc;
     v1::ExecResponse response;
     auto s = f.stub->Exec(&cc, v1::ExecRequest(), &response);
-    CHECK(s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK(s.error_code() == grpc::StatusCode::UNAVAILABLE);
     CHECK_THAT(s.error_message(), ContainsSubstring("streaming server"));
   }
   {
     grpc::ClientContext cc;
     v1::AttachResponse response;
-    CHECK(f.stub->Attach(&cc, v1::AttachRequest(), &response).error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK(f.stub->Attach(&cc, v1::AttachRequest(), &response).error_code() == grpc::StatusCode::UNAVAILABLE);
   }
   {
     grpc::ClientContext cc;
     v1::PortForwardResponse response;
     CHECK(f.stub->PortForward(&cc, v1::PortForwardRequest(), &response).error_code() ==
-          grpc::StatusCode::UNIMPLEMENTED);
+          grpc::StatusCode::UNAVAILABLE);
   }
   grpc::ClientContext cc;
   v1::UpdateContainerResourcesResponse response;
