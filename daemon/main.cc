@@ -18,6 +18,7 @@
 #include "zoned/common/log.h"
 #include "zoned/common/version.h"
 #include "zoned/cri/image_service.h"
+#include "zoned/cri/pod_network.h"
 #include "zoned/cri/runtime_service.h"
 #include "zoned/cri/server.h"
 #include "zoned/cri/streaming_backend.h"
@@ -142,7 +143,30 @@ zoned::Result<zoned::zone_runtime::XenPaths> xen_paths_for(const zoned::Config& 
     return paths;
   }
   paths.block_script = script;
+  // The vif hotplug script likewise (zones.vif_script): zoned's only reports the vif connected.
+  const std::string& vif = config.zones.vif_script;
+  if (!vif.empty() && ::access(vif.c_str(), X_OK) != 0) {
+    if (config.zones.vif_script_set) {
+      return zoned::Error(zoned::ErrorCode::kInvalidArgument, "zones.vif_script " + vif + " is not an executable file",
+                          errno);
+    }
+    zoned::log::warn("zoned's vif hotplug script is not installed: pod vifs use Xen's vif-bridge",
+                     {{"missing", vif}});
+    return paths;
+  }
+  paths.vif_script = vif;
   return paths;
+}
+
+// [cni] -> the CRI layer's pod networking (CNI plugins, netns, vif wiring).
+zoned::cri::PodNetworkOptions pod_network_options(const zoned::Config& config) {
+  zoned::cri::PodNetworkOptions o;
+  o.cni.conf_dir = config.cni.conf_dir;
+  o.cni.exec.plugin_dirs = config.cni.plugin_dirs;
+  o.cni.exec.timeout = std::chrono::seconds(config.cni.plugin_timeout_seconds);
+  o.cni.cache_dir = config.cni.cache_dir.empty() ? config.state_dir + "/cni/results" : config.cni.cache_dir;
+  o.netns_dir = config.cni.netns_dir;
+  return o;
 }
 
 }  // namespace
@@ -219,6 +243,8 @@ int main(int argc, char** argv) {
   runtime_options.default_runtime_handler = config.cri.default_runtime_handler;
   runtime_options.cgroup_driver = config.cri.cgroup_driver;
   runtime_options.config_json = config_json(config, config_source);
+  zoned::cri::PodNetwork pod_network(pod_network_options(config), zoned::cri::make_vif_wirer());
+  runtime_options.network = &pod_network;
   auto runtime_service = zoned::cri::RuntimeService::open(runtime_options, hypervisor, *zone_manager, store->get());
   if (!runtime_service.ok()) {
     zoned::log::error("cannot open the CRI runtime service", {{"error", runtime_service.error().describe()}});

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pod_store.h"
+#include "zoned/cri/pod_network.h"
 #include "zoned/common/log.h"
 #include "zoned/common/version.h"
 #include "zoned/cri/rpc.h"
@@ -51,6 +52,15 @@ zoned::Status RuntimeService::reconcile() {
     ZONED_TRY(store_->put_sandbox(record));
   }
   log::info("CRI pods recovered", {{"pods", pods}, {"marked_not_ready", not_ready}});
+  if (options_.network != nullptr) {  // CNI attachments and netns of pods we no longer know
+    std::set<std::string> live;
+    for (const auto& record : store_->sandboxes()) live.insert(record.id);
+    const auto report = options_.network->reconcile(live);
+    log::info("pod networks reconciled", {{"deleted_attachments", report.deleted_attachments.size()},
+                                          {"removed_netns", report.removed_netns.size()},
+                                          {"errors", report.errors.size()}});
+    for (const auto& e : report.errors) log::warn("pod network reconciliation", {{"error", e}});
+  }
   return ok_status();
 }
 
@@ -85,12 +95,18 @@ grpc::Status RuntimeService::Status(Ctx*, const v1::StatusRequest* request, v1::
     runtime_ready->set_reason(hv.reason);
     runtime_ready->set_message(hv.message);
 
-    // Pod networking is not wired up yet; saying so is better than claiming readiness.
     auto* network_ready = response->mutable_status()->add_conditions();
     network_ready->set_type("NetworkReady");
-    network_ready->set_status(false);
-    network_ready->set_reason("NetworkPluginNotReady");
-    network_ready->set_message("pod networking (CNI) is not implemented in this version of zoned");
+    if (options_.network == nullptr) {
+      network_ready->set_status(false);
+      network_ready->set_reason("NetworkPluginNotReady");
+      network_ready->set_message("pod networking (CNI) is not configured in this zoned");
+    } else {
+      const auto net = options_.network->status();
+      network_ready->set_status(net.ready);
+      network_ready->set_reason(net.reason);
+      network_ready->set_message(net.message);
+    }
 
     // As containerd: the default handler (empty name) and each named one.
     response->add_runtime_handlers()->set_name("");

@@ -2,12 +2,17 @@
 // PodSandboxStatus, ListPodSandbox.
 #include <google/protobuf/util/json_util.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cri_util.h"
 #include "pod_store.h"
 #include "zoned/common/log.h"
 #include "zoned/common/scope_guard.h"
+#include "zoned/cri/pod_network.h"
 #include "zoned/cri/rpc.h"
 #include "zoned/cri/runtime_service.h"
 #include "zoned/oci/runtime_spec.h"
@@ -15,6 +20,8 @@
 namespace zoned::cri {
 
 namespace v1 = runtime::v1;
+
+netplug::DnsConfig dns_of(const v1::PodSandboxConfig& config);
 
 namespace {
 
@@ -60,7 +67,49 @@ std::string config_json(const google::protobuf::Message& message) {
   return text;
 }
 
+// A new sandbox id (64 hex): also the zone id, the CNI container id and the netns name.
+Result<std::string> new_sandbox_id() {
+  unsigned char bytes[32];
+  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(ErrorCode::kInternal, "cannot open /dev/urandom", errno);
+  const ssize_t n = ::read(fd, bytes, sizeof bytes);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof bytes)) return Error(ErrorCode::kInternal, "short read from /dev/urandom");
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 15];
+  }
+  return id;
+}
+
+// The CNI capability args of a pod: portMappings (those with a host port, as containerd) and dns.
+netplug::CapabilityArgs capability_args(const v1::PodSandboxConfig& config) {
+  netplug::CapabilityArgs caps;
+  for (const auto& p : config.port_mappings()) {
+    if (p.host_port() <= 0) continue;
+    netplug::PortMapping m;
+    m.host_port = p.host_port();
+    m.container_port = p.container_port();
+    m.protocol = p.protocol() == v1::UDP ? "udp" : p.protocol() == v1::SCTP ? "sctp" : "tcp";
+    m.host_ip = p.host_ip();
+    caps.port_mappings.push_back(std::move(m));
+  }
+  if (config.has_dns_config()) caps.dns = dns_of(config);
+  return caps;
+}
+
 }  // namespace
+
+netplug::DnsConfig dns_of(const v1::PodSandboxConfig& config) {
+  netplug::DnsConfig dns;
+  const auto& d = config.dns_config();
+  dns.servers.assign(d.servers().begin(), d.servers().end());
+  dns.searches.assign(d.searches().begin(), d.searches().end());
+  dns.options.assign(d.options().begin(), d.options().end());
+  return dns;
+}
 
 bool RuntimeService::sandbox_ready(const SandboxRecord& record) {
   if (!record.ready) return false;
@@ -94,10 +143,35 @@ zoned::Status RuntimeService::run_pod_sandbox(const v1::RunPodSandboxRequest& re
   ScopeGuard release([&] { store_->release(name); });
 
   zone_runtime::ZoneSpec spec;
+  auto id = new_sandbox_id();
+  if (!id.ok()) return std::move(id).take_error();
+  spec.id = *id;
   spec.hostname = zone_hostname(config);
   spec.labels = {{"io.kubernetes.pod.name", meta.name()},
                  {"io.kubernetes.pod.namespace", meta.namespace_()},
                  {"io.kubernetes.pod.uid", meta.uid()}};
+  // Pod network first: netns + CNI ADD; the zone gets the CNI eth0's MAC, its vif is wired into
+  // the netns once the domain exists, and its agent configures eth0 (ZoneSpec hooks).
+  PodNetwork* network = options_.network;
+  ScopeGuard undo_network([&] {
+    if (network == nullptr) return;
+    if (auto released = network->release_network(spec.id, 0); !released.ok()) {
+      log::warn("cannot release a failed pod's network", {{"id", spec.id}, {"error", released.error().describe()}});
+    }
+    (void)network->remove_netns(spec.id);
+  });
+  if (network != nullptr) {
+    const netplug::PodRef pod{spec.id, meta.name(), meta.namespace_(), meta.uid()};
+    auto prepared = network->prepare(pod, capability_args(config));
+    if (!prepared.ok()) {
+      return std::move(prepared).take_error().wrap("setting up the network of pod " + meta.namespace_() + "/" + meta.name());
+    }
+    auto zone_config = network->zone_config_json(*prepared, dns_of(config), spec.hostname);
+    if (!zone_config.ok()) return std::move(zone_config).take_error();
+    spec.nic_mac = prepared->link.mac;
+    spec.network_config_json = std::move(*zone_config);
+    spec.on_domain_created = [network, id = spec.id](uint32_t domid) { return network->wire(id, domid); };
+  }
   auto zone = zones_.create_zone(spec);
   if (!zone.ok()) return std::move(zone).take_error().wrap("creating the zone of pod " + meta.namespace_() + "/" + meta.name());
 
@@ -115,6 +189,7 @@ zoned::Status RuntimeService::run_pod_sandbox(const v1::RunPodSandboxRequest& re
   }
   store_->reassign(name, record.id);
   release.dismiss();
+  undo_network.dismiss();
   response->set_pod_sandbox_id(record.id);
   log::info("pod sandbox running", {{"pod", meta.namespace_() + "/" + meta.name()}, {"id", record.id.substr(0, 12)}});
   return ok_status();
@@ -133,6 +208,8 @@ zoned::Status RuntimeService::stop_sandbox_locked(SandboxRecord& record) {
   if (!stopped.ok() && stopped.error().code() != ErrorCode::kNotFound) {
     return std::move(stopped).take_error().wrap("stopping the zone of pod " + record.id.substr(0, 12));
   }
+  // The domain (and its vif) is gone: CNI DEL frees the pod's IP and port mappings. Idempotent.
+  if (options_.network != nullptr) ZONED_TRY(options_.network->release_network(record.id, 0));
   if (record.ready) {
     record.ready = false;
     ZONED_TRY(store_->put_sandbox(record));
@@ -165,6 +242,7 @@ zoned::Status RuntimeService::remove_pod_sandbox(const std::string& id) {
     if (!removed.ok() && removed.error().code() != ErrorCode::kNotFound) {
       return std::move(removed).take_error().wrap("removing the zone of pod " + record->id.substr(0, 12));
     }
+    if (options_.network != nullptr) ZONED_TRY(options_.network->remove_netns(record->id));
     for (const auto& c : store_->containers(record->id)) ZONED_TRY(store_->remove_container(c.id));
     ZONED_TRY(store_->remove_sandbox(record->id));
     log::info("pod sandbox removed", {{"id", record->id.substr(0, 12)}});
@@ -199,7 +277,10 @@ grpc::Status RuntimeService::PodSandboxStatus(Ctx*, const v1::PodSandboxStatusRe
     *s->mutable_metadata() = record->config.metadata();
     s->set_state(sandbox_ready(*record) ? v1::SANDBOX_READY : v1::SANDBOX_NOTREADY);
     s->set_created_at(record->created_at_ns);
-    s->mutable_network()->set_ip("");  // no pod networking yet (CNI)
+    // From the cached CNI result (kept on disk: also right after a restart), primary first.
+    const auto ips = options_.network != nullptr ? options_.network->pod_ips(record->id) : std::vector<std::string>{};
+    s->mutable_network()->set_ip(ips.empty() ? "" : ips.front());
+    for (size_t i = 1; i < ips.size(); ++i) s->mutable_network()->add_additional_ips()->set_ip(ips[i]);
     auto* ns = s->mutable_linux()->mutable_namespaces()->mutable_options();
     *ns = record->config.linux().security_context().namespace_options();
     *s->mutable_labels() = record->config.labels();

@@ -50,6 +50,8 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
   explicit FakeZoneManager(std::string log_dir) : log_dir_(std::move(log_dir)) {}
 
   // ---- test controls (lock-free to set before the server starts; guarded afterwards) ----
+  // The network config (ZoneSpec::network_config_json) each zone's agent was given, by zone id.
+  std::map<std::string, std::string> network_configs;
   // The next call fails with `error`; with `call` ("create_container"), the next call of that
   // method only (lookups such as get_zone are never named).
   void set_fail_next(Error error, std::string call = "") {
@@ -119,8 +121,10 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
       if (!known_images_.count(image)) return Error(ErrorCode::kNotFound, "image " + image + " not found");
     }
     ZoneRecord r;
-    r.id = new_id();
+    r.id = spec.id.empty() ? new_id() : spec.id;
+    if (zones_.count(r.id) != 0) return Error(ErrorCode::kAlreadyExists, "a zone with id " + r.id + " exists");
     r.spec = spec;
+    r.spec.on_domain_created = nullptr;
     if (r.spec.name.empty()) r.spec.name = r.id.substr(0, 12);
     for (const auto& [id, zone] : zones_) {
       if (zone.record.spec.name == r.spec.name) {
@@ -141,6 +145,9 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
     }
     r.created_at_ns = r.started_at_ns = now_ns();
     r.agent_connected = true;
+    // pod networking: the hook sees the domid (the CRI layer wires vif<domid>.0 there)
+    if (spec.on_domain_created) ZONED_TRY(spec.on_domain_created(r.domid));
+    if (!spec.network_config_json.empty()) network_configs[r.id] = spec.network_config_json;
     zones_[r.id] = Zone{r, "[    0.000000] Linux version 6.1 (fake)\nzone " + r.spec.name + ": agent ready\n"};
     return r;
   }

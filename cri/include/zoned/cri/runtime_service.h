@@ -30,6 +30,7 @@ class StreamingServer;
 
 namespace zoned::cri {
 
+class PodNetwork;
 class PodStore;
 struct SandboxRecord;
 struct CriContainerRecord;
@@ -40,6 +41,9 @@ struct RuntimeServiceOptions {
   std::string default_runtime_handler = "edera";  // used when a pod names none
   std::string cgroup_driver = "systemd";  // RuntimeConfig's answer: "systemd" or "cgroupfs"
   std::string config_json = "{}";         // reported in verbose Status
+  // Pod networking (CNI + vif wiring; pod_network.h). Null: pods get no network device and
+  // Status reports NetworkReady=false. Not owned; outlives the service.
+  PodNetwork* network = nullptr;
 };
 
 class RuntimeService final : public runtime::v1::RuntimeService::Service {
