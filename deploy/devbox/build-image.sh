@@ -32,6 +32,8 @@
 #                         emulation, the kernel copies instead of inflating)
 #   DEVBOX_STRIP          1 (default): strip debug info from zoned and extra binaries in dom0
 #   DEVBOX_REFRESH        1: resolve and download the packages again even if cached
+#   DEVBOX_CNI            1 (default): ship the CNI plugins (bridge, host-local, loopback, portmap),
+#                         tc, nsenter and iptables into dom0 and write /etc/cni/net.d/10-zoned.conflist
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +63,8 @@ DOM0_MODULES=(
   xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback  # Xen backends
   bridge loop e1000                                # guest networking, loop disks, the emulated NIC
   veth tun sch_ingress cls_u32 act_mirred          # pod networking (veth + tc redirect)
+  nf_tables nft_compat nft_chain_nat nf_nat xt_MASQUERADE xt_mark xt_comment xt_multiport
+  xt_addrtype xt_conntrack br_netfilter             # CNI portmap and bridge ipMasq (iptables-nft)
   crc32c_generic overlay erofs squashfs            # image filesystems (crc32c before erofs)
 )
 # Host tools copied into dom0 with their libraries. bash, flock and stat are needed by the Xen
@@ -69,8 +73,14 @@ HOST_TOOLS=(/usr/bin/bash /usr/bin/ip /usr/bin/flock /usr/bin/stat /usr/bin/soca
 # Copied too if the host has them (scripts/setup installs them): tools zoned is likely to run in
 # dom0 -- util-linux losetup (busybox's lacks options), mkfs.erofs, crun (for zone images), and
 # the basic CNI plugins.
-OPTIONAL_HOST_TOOLS=(/usr/sbin/losetup /usr/bin/mkfs.erofs /usr/bin/crun
-                     /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback)
+OPTIONAL_HOST_TOOLS=(/usr/sbin/losetup /usr/bin/mkfs.erofs /usr/bin/crun)
+# Pod networking (DEVBOX_CNI=1, the default): the CNI plugins of the devbox's conflist, and what
+# netplug and portmap run in dom0 (tc and nsenter for the vif wiring, iptables-nft for portmap).
+if [[ ${DEVBOX_CNI:-1} == 1 ]]; then
+  OPTIONAL_HOST_TOOLS+=(/usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback /usr/lib/cni/portmap
+                        /usr/sbin/tc /usr/bin/nsenter /usr/sbin/iptables /usr/sbin/iptables-save
+                        /usr/sbin/iptables-restore /usr/sbin/ip6tables)
+fi
 for t in "${OPTIONAL_HOST_TOOLS[@]}"; do [[ -x $t ]] && HOST_TOOLS+=("$t"); done
 
 # ---------------------------------------------------------------- packages
@@ -163,7 +173,9 @@ for b in "${EXTRA_BINS[@]}"; do [[ $b == /* && -x $b ]] || die "DEVBOX_EXTRA_BIN
 OVERLAY=${DEVBOX_OVERLAY:-}
 [[ -z $OVERLAY || -d $OVERLAY ]] || die "DEVBOX_OVERLAY is not a directory: $OVERLAY"
 BLOCK_SCRIPT=$HERE/../../zone-runtime/xen/scripts/block-zoned
-app_inputs=("$ZONED_BIN" "${EXTRA_BINS[@]}" "$HERE/dom0-init.sh" "$HERE/dom0-exec.sh" "$BLOCK_SCRIPT")
+VIF_SCRIPT=$HERE/../../zone-runtime/xen/scripts/vif-zoned
+app_inputs=("$ZONED_BIN" "${EXTRA_BINS[@]}" "$HERE/dom0-init.sh" "$HERE/dom0-exec.sh" "$BLOCK_SCRIPT" "$VIF_SCRIPT"
+            "$HERE/build-image.sh")
 [[ -n $ZONE_ASSETS ]] && app_inputs+=("$ZONE_ASSETS/vmlinux" "$ZONE_ASSETS/initramfs.cpio" "$ZONE_ASSETS/assets.env")
 # libraries resolved on the host are inputs too
 while IFS= read -r l; do app_inputs+=("$l"); done < <(
@@ -171,7 +183,7 @@ while IFS= read -r l; do app_inputs+=("$l"); done < <(
 [[ -n $OVERLAY ]] && while IFS= read -r l; do app_inputs+=("$l"); done < <(find "$OVERLAY" -type f | LC_ALL=C sort)
 app_key=$(
   {
-    echo "$sys_key $STRIP ${EXTRA_BINS[*]} $OVERLAY $ZONE_ASSETS"
+    echo "$sys_key $STRIP ${EXTRA_BINS[*]} $OVERLAY $ZONE_ASSETS ${DEVBOX_CNI:-1}"
     hash_files "${app_inputs[@]}"
   } | sha256sum | cut -c1-16)
 APP=$CACHE/app-$app_key.cpio
@@ -198,6 +210,33 @@ if [[ ! -f $APP ]]; then
   install -m 755 "$HERE/dom0-exec.sh" "$R/usr/lib/devbox/exec-handler"
   # zoned's disk hotplug script, at the path zoned looks for it by default
   install -D -m 755 "$BLOCK_SCRIPT" "$R/usr/libexec/zoned/block-zoned"
+  # and its vif hotplug script (only reports the vif connected: zoned wires it into the pod netns)
+  install -D -m 755 "$VIF_SCRIPT" "$R/usr/libexec/zoned/vif-zoned"
+  if [[ ${DEVBOX_CNI:-1} == 1 ]]; then
+    # The pod network of the devbox, like containerd's default: a bridge, host-local IPAM in
+    # 10.88.0.0/16, hostPort through portmap.
+    mkdir -p "$R/etc/cni/net.d"
+    cat >"$R/etc/cni/net.d/10-zoned.conflist" <<'CONF'
+{
+  "cniVersion": "1.0.0",
+  "name": "zoned",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "cni0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{"subnet": "10.88.0.0/16"}]]
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+CONF
+  fi
   if [[ -n $ZONE_ASSETS ]]; then   # zoned's defaults: zone_kernel, zone_initramfs
     mkdir -p "$R/usr/share/zoned"
     cp "$ZONE_ASSETS/vmlinux" "$ZONE_ASSETS/initramfs.cpio" "$R/usr/share/zoned/"
