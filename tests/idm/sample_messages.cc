@@ -181,6 +181,11 @@ std::vector<Sample> sample_envelopes() {
   shutdown.mutable_request()->mutable_shutdown();
   add("shutdown", shutdown);
 
+  Envelope configure_network = request(11);
+  configure_network.mutable_request()->mutable_configure_network()->set_config_json(
+      R"({"mac":"0a:58:0a:58:00:05","mtu":1500,"addresses":[{"family":4,"address":"10.88.0.5","prefix_length":16}]})");
+  add("configure network", configure_network);
+
   Envelope ack = response(9);
   ack.mutable_response()->mutable_ack();
   add("ack", ack);
