@@ -922,6 +922,26 @@ TEST_CASE_METHOD(Fixture, "after a restart, stopped zones stay as they were", "[
   CHECK(host.created_specs().size() == 1);  // nothing was rebuilt
 }
 
+TEST_CASE_METHOD(Fixture, "after a restart, a stop that the daemon's death interrupted is finished",
+                 "[zone-manager]") {
+  open();
+  const ZoneRecord z = zone();
+  auto c = started(z, "sleeper", {"sleep"});
+  manager.reset();
+  // the daemon died inside stop_zone: the zone is persisted as stopping, its domain still runs
+  ZoneStore store(options.state_dir);
+  auto all = store.load_all();
+  REQUIRE(all.size() == 1);
+  all[0].zone.state = ZoneState::kStopping;
+  REQUIRE(store.save(all[0]).ok());
+  REQUIRE(host.has_domain(z.domid));
+  open();
+  REQUIRE(eventually([&] { return state_of(z.id) == ZoneState::kStopped; }));
+  CHECK(manager->get_zone(z.id)->reason == "Stopped");
+  CHECK_FALSE(host.has_domain(z.domid));
+  CHECK(get(c.id).state == ContainerState::kExited);
+}
+
 TEST_CASE_METHOD(Fixture, "after a restart, a zone left in state creating is removed with its domain",
                  "[zone-manager]") {
   const std::string id(64, '7');

@@ -138,6 +138,14 @@ void ZoneManagerImpl::reconcile() {
         break;
       case DomainRunState::kDying: break;
       case DomainRunState::kRunning:
+        if (rec.state == ZoneState::kStopping) {
+          // Stopping, yet no stop holds the zone's operation lock: the daemon died during
+          // stop_zone. The stop was asked for and its grace has passed: finish it.
+          teardown_domain(zone);
+          zone_ended(zone, ZoneState::kStopped, "Stopped", "stopped on request (finished after a daemon restart)");
+          log::info("finished an interrupted stop", {{"zone", rec.id.substr(0, 12)}, {"name", rec.spec.name}});
+          break;
+        }
         if (!connected && rec.state == ZoneState::kRunning) {
           const int64_t now = now_unix_ns();
           if (now - zone->last_reconnect_ns < kReconnectIntervalNs) break;
