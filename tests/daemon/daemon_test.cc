@@ -126,10 +126,17 @@ TEST_CASE("the daemon serves CRI on a 0660 socket and shuts down cleanly on SIGT
   }
   CHECK_THAT(sresp.info().at("config"), ContainsSubstring(socket));
 
-  // An RPC that is not implemented yet answers UNIMPLEMENTED, and the daemon stays up.
+  // A fresh daemon has no pods; an RPC that is not implemented answers UNIMPLEMENTED, and the
+  // daemon stays up.
   v1::ListPodSandboxRequest lreq;
   v1::ListPodSandboxResponse lresp;
-  CHECK(client->ListPodSandbox(deadline_context().get(), lreq, &lresp).error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(client->ListPodSandbox(deadline_context().get(), lreq, &lresp).ok());
+  CHECK(lresp.items().empty());
+  v1::CheckpointContainerRequest creq;
+  v1::CheckpointContainerResponse cresp;
+  CHECK(client->CheckpointContainer(deadline_context().get(), creq, &cresp).error_code() ==
+        grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(client->ListPodSandbox(deadline_context().get(), lreq, &lresp).ok());
 
   CHECK(daemon.stop() == 0);
   CHECK_FALSE(is_socket(socket));

@@ -186,6 +186,31 @@ std::vector<Sample> sample_envelopes() {
       R"({"mac":"0a:58:0a:58:00:05","mtu":1500,"addresses":[{"family":4,"address":"10.88.0.5","prefix_length":16}]})");
   add("configure network", configure_network);
 
+  Envelope pf_open = request(15);
+  pf_open.mutable_request()->mutable_port_forward_open()->set_stream_id(101);
+  pf_open.mutable_request()->mutable_port_forward_open()->set_port(8080);
+  pf_open.mutable_request()->mutable_port_forward_open()->set_window(256 * 1024);
+  add("port forward open", pf_open);
+
+  Envelope pf_window = request(16);
+  pf_window.mutable_request()->mutable_port_forward_window()->set_stream_id(101);
+  pf_window.mutable_request()->mutable_port_forward_window()->set_bytes(65536);
+  add("port forward window", pf_window);
+
+  Envelope pf_close = request(17);
+  pf_close.mutable_request()->mutable_port_forward_close()->set_stream_id(101);
+  add("port forward close", pf_close);
+
+  Envelope pf_window_event;
+  pf_window_event.mutable_event()->mutable_port_forward_window()->set_stream_id(101);
+  pf_window_event.mutable_event()->mutable_port_forward_window()->set_bytes(4096);
+  add("port forward window event", pf_window_event);
+
+  Envelope pf_closed_event;
+  pf_closed_event.mutable_event()->mutable_port_forward_closed()->set_stream_id(101);
+  pf_closed_event.mutable_event()->mutable_port_forward_closed()->set_message("connection reset by peer");
+  add("port forward closed event", pf_closed_event);
+
   Envelope ack = response(9);
   ack.mutable_response()->mutable_ack();
   add("ack", ack);
