@@ -64,6 +64,7 @@ TEST_CASE("attach_read_only: a read-only, autoclear loop device backed by the fi
   zoned::testing::TempDir tmp;
   std::string file = image(tmp);
   auto loop = LoopDevice::attach_read_only(file);
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   CHECK_THAT(loop->path(), ContainsSubstring("/dev/loop"));
   CHECK(loop->owned());
@@ -85,6 +86,7 @@ TEST_CASE("writes through the device fail") {
   REQUIRE_LOOPS();
   zoned::testing::TempDir tmp;
   auto loop = LoopDevice::attach_read_only(image(tmp));
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   UniqueFd rw(::open(loop->path().c_str(), O_RDWR | O_CLOEXEC));
   if (rw.valid()) {
@@ -101,7 +103,8 @@ TEST_CASE("the destructor detaches") {
   std::string path;
   {
     auto loop = LoopDevice::attach_read_only(file);
-    REQUIRE(loop.ok());
+    INFO((loop.ok() ? std::string() : loop.error().describe()));
+  REQUIRE(loop.ok());
     path = loop->path();
     REQUIRE(listed(path).has_value());
   }
@@ -113,6 +116,7 @@ TEST_CASE("release keeps the device attached while it has another user; autoclea
   zoned::testing::TempDir tmp;
   std::string file = image(tmp);
   auto loop = LoopDevice::attach_read_only(file);
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   const std::string path = loop->path();
   UniqueFd user(::open(path.c_str(), O_RDONLY | O_CLOEXEC));  // stands in for blkback
@@ -132,6 +136,7 @@ TEST_CASE("release with no other user: autoclear frees the device at once") {
   REQUIRE_LOOPS();
   zoned::testing::TempDir tmp;
   auto loop = LoopDevice::attach_read_only(image(tmp));
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   const std::string path = loop->path();
   loop->release();
@@ -142,6 +147,7 @@ TEST_CASE("detach while another user holds it is deferred until that user closes
   REQUIRE_LOOPS();
   zoned::testing::TempDir tmp;
   auto loop = LoopDevice::attach_read_only(image(tmp));
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   const std::string path = loop->path();
   UniqueFd user(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -169,6 +175,7 @@ TEST_CASE("moving a LoopDevice moves ownership") {
   REQUIRE_LOOPS();
   zoned::testing::TempDir tmp;
   auto loop = LoopDevice::attach_read_only(image(tmp));
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   const std::string path = loop->path();
   LoopDevice moved = std::move(*loop);
@@ -201,6 +208,7 @@ TEST_CASE("detach_loop_if_backing detaches only the device backed by that file")
   std::string file = image(tmp);
   std::string other = image(tmp, "other.bin");
   auto loop = LoopDevice::attach_read_only(file);
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   const std::string path = loop->path();
   UniqueFd user(::open(path.c_str(), O_RDONLY | O_CLOEXEC));  // keeps it attached after release
@@ -224,6 +232,7 @@ TEST_CASE("detach_loop_if_backing recognises a backing file that was deleted") {
   zoned::testing::TempDir tmp;
   std::string file = image(tmp);
   auto loop = LoopDevice::attach_read_only(file);
+  INFO((loop.ok() ? std::string() : loop.error().describe()));
   REQUIRE(loop.ok());
   const std::string path = loop->path();
   REQUIRE(::unlink(file.c_str()) == 0);

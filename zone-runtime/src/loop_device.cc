@@ -111,11 +111,17 @@ Result<LoopDevice> LoopDevice::attach_read_only(const std::string& file) {
     if (number < 0) return sys_error("attaching " + file + " to a loop device: LOOP_CTL_GET_FREE");
     std::string path = "/dev/loop" + std::to_string(number);
     auto device = open_loop_device(path);
-    if (!device.ok()) return std::move(device).take_error().wrap("attaching " + file + " to a loop device");
+    if (!device.ok()) {
+      // The node is not there yet (created asynchronously) or the device is being removed by
+      // someone else: ask for another one.
+      const int e = device.error().sys_errno();
+      if (e == ENOENT || e == ENXIO || e == ENODEV) continue;
+      return std::move(device).take_error().wrap("attaching " + file + " to a loop device");
+    }
     int e = bind_backing_file(device->get(), backing.get(), file);
     if (e == 0) return LoopDevice(std::move(path), std::move(*device));
-    if (e != EBUSY) return sys_error("attaching " + file + " to " + path, e);
-    // Another process bound this device between GET_FREE and our ioctl: ask again.
+    if (e != EBUSY && e != ENXIO) return sys_error("attaching " + file + " to " + path, e);
+    // Another process bound or tore down this device between GET_FREE and our ioctl: ask again.
   }
   return Error(ErrorCode::kResourceExhausted,
                "attaching " + file + " to a loop device: every free device was taken by someone else first (" +
