@@ -30,30 +30,11 @@ struct AttachRequest {
   bool tty = false;  // the container was created with a tty: one output stream, resizable
 };
 
-// A connection to the main process's stdio. Destroying it detaches: the process keeps running.
-class AttachSession {
- public:
-  virtual ~AttachSession() = default;
-  virtual Status write_stdin(std::string_view data) = 0;
-  // Closes the attachment's stdin (the container's stdin is closed only if it was created
-  // with stdin_once, which is the backend's business).
-  virtual Status close_stdin() = 0;
-  virtual Status resize(uint32_t rows, uint32_t cols) = 0;
-  // Blocks until the container exited (true, all output delivered) or `timeout` passed (false).
-  virtual Result<bool> wait(std::chrono::milliseconds timeout) = 0;
-};
-
-// A bidirectional byte stream to a port inside a pod. read() and write() may run on different
-// threads at once; close() from any thread unblocks a read().
-class PortConnection {
- public:
-  virtual ~PortConnection() = default;
-  // Up to `n` bytes, 0 at end of stream.
-  virtual Result<size_t> read(char* buf, size_t n) = 0;
-  virtual Status write(std::string_view data) = 0;
-  virtual Status close_write() = 0;  // half-close: the peer reads end of stream
-  virtual void close() = 0;
-};
+// The main process's stdio (destroying it detaches; the process keeps running) and a byte
+// stream to a port inside a pod: the same interfaces as ZoneManager's, so the daemon's backend
+// hands those over as they are.
+using zone_runtime::AttachSession;
+using PortConnection = zone_runtime::PortStream;
 
 class StreamingBackend {
  public:
