@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api.grpc.pb.h"
+#include "e2e_support.h"
 
 namespace v1 = runtime::v1;
 using Catch::Matchers::ContainsSubstring;
@@ -24,38 +25,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using zoned::e2e::channel;
+using zoned::e2e::dom0;
+using zoned::e2e::env;
+using zoned::e2e::quote;
+using zoned::e2e::with_deadline;
+
 const char* kImage = "registry.k8s.io/busybox:1.36";
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr) FAIL(std::string(name) + " is not set (run through e2e/run)");
-  return v;
-}
-
-std::shared_ptr<grpc::Channel> channel() {
-  return grpc::CreateChannel("unix:" + env("ZONED_E2E_SOCKET"), grpc::InsecureChannelCredentials());
-}
-
-// Runs a command line in dom0; returns {exit status, stdout + stderr}.
-std::pair<int, std::string> dom0(const std::string& command) {
-  std::string quoted = "'";
-  for (char c : command) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  std::string full = env("ZONED_E2E_DEVBOX") + " exec -- sh -c " + quoted + " 2>&1";
-  FILE* pipe = ::popen(full.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-template <typename Deadline>
-void with_deadline(grpc::ClientContext& ctx, Deadline d) {
-  ctx.set_deadline(std::chrono::system_clock::now() + d);
-}
 
 std::string pull(v1::ImageService::Stub& images) {
   v1::PullImageRequest request;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "api.grpc.pb.h"
+#include "e2e_support.h"
 
 namespace v1 = runtime::v1;
 using Catch::Matchers::ContainsSubstring;
@@ -25,42 +26,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using zoned::e2e::channel;
+using zoned::e2e::dom0;
+using zoned::e2e::env;
+using zoned::e2e::quote;
+using zoned::e2e::with_deadline;
+
 const char* kImage = "registry.k8s.io/busybox:1.36";
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr) FAIL(std::string(name) + " is not set (run through e2e/run)");
-  return v;
-}
-
-std::shared_ptr<grpc::Channel> channel() {
-  return grpc::CreateChannel("unix:" + env("ZONED_E2E_SOCKET"), grpc::InsecureChannelCredentials());
-}
-
-std::pair<int, std::string> dom0(const std::string& command) {
-  std::string quoted = "'";
-  for (char c : command) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  FILE* pipe = ::popen((env("ZONED_E2E_DEVBOX") + " exec -- sh -c " + quoted + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-void deadline(grpc::ClientContext& ctx, std::chrono::seconds d) {
-  ctx.set_deadline(std::chrono::system_clock::now() + d);
-}
 
 std::string pull(v1::ImageService::Stub& images) {
   v1::PullImageRequest request;
   request.mutable_image()->set_image(kImage);
   v1::PullImageResponse response;
   grpc::ClientContext ctx;
-  deadline(ctx, 300s);
+  with_deadline(ctx, 300s);
   auto s = images.PullImage(&ctx, request, &response);
   INFO(s.error_message());
   REQUIRE(s.ok());
@@ -91,7 +70,7 @@ Pod run_pod(v1::RuntimeService::Stub& rt, v1::PodSandboxConfig config) {
   *request.mutable_config() = config;
   v1::RunPodSandboxResponse response;
   grpc::ClientContext ctx;
-  deadline(ctx, 180s);
+  with_deadline(ctx, 180s);
   auto s = rt.RunPodSandbox(&ctx, request, &response);
   INFO(s.error_message());
   REQUIRE(s.ok());
@@ -99,7 +78,7 @@ Pod run_pod(v1::RuntimeService::Stub& rt, v1::PodSandboxConfig config) {
   status_request.set_pod_sandbox_id(response.pod_sandbox_id());
   v1::PodSandboxStatusResponse status;
   grpc::ClientContext status_ctx;
-  deadline(status_ctx, 30s);
+  with_deadline(status_ctx, 30s);
   REQUIRE(rt.PodSandboxStatus(&status_ctx, status_request, &status).ok());
   INFO(status.status().network().ip());
   REQUIRE(status.status().network().ip().rfind("10.88.", 0) == 0);
@@ -117,7 +96,7 @@ std::string start_container(v1::RuntimeService::Stub& rt, const Pod& pod, const 
   create.mutable_config()->set_log_path("main/0.log");
   v1::CreateContainerResponse created;
   grpc::ClientContext ctx;
-  deadline(ctx, 120s);
+  with_deadline(ctx, 120s);
   auto s = rt.CreateContainer(&ctx, create, &created);
   INFO(s.error_message());
   REQUIRE(s.ok());
@@ -125,7 +104,7 @@ std::string start_container(v1::RuntimeService::Stub& rt, const Pod& pod, const 
   start.set_container_id(created.container_id());
   v1::StartContainerResponse started;
   grpc::ClientContext start_ctx;
-  deadline(start_ctx, 60s);
+  with_deadline(start_ctx, 60s);
   REQUIRE(rt.StartContainer(&start_ctx, start, &started).ok());
   return created.container_id();
 }
@@ -138,7 +117,7 @@ std::pair<int, std::string> exec(v1::RuntimeService::Stub& rt, const std::string
   request.set_timeout(60);
   v1::ExecSyncResponse response;
   grpc::ClientContext ctx;
-  deadline(ctx, 90s);
+  with_deadline(ctx, 90s);
   auto s = rt.ExecSync(&ctx, request, &response);
   INFO(s.error_message());
   REQUIRE(s.ok());
@@ -150,13 +129,13 @@ void remove_pod(v1::RuntimeService::Stub& rt, const std::string& id) {
   stop.set_pod_sandbox_id(id);
   v1::StopPodSandboxResponse stopped;
   grpc::ClientContext stop_ctx;
-  deadline(stop_ctx, 120s);
+  with_deadline(stop_ctx, 120s);
   CHECK(rt.StopPodSandbox(&stop_ctx, stop, &stopped).ok());
   v1::RemovePodSandboxRequest request;
   request.set_pod_sandbox_id(id);
   v1::RemovePodSandboxResponse response;
   grpc::ClientContext ctx;
-  deadline(ctx, 120s);
+  with_deadline(ctx, 120s);
   CHECK(rt.RemovePodSandbox(&ctx, request, &response).ok());
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api.grpc.pb.h"
+#include "e2e_support.h"
 
 namespace v1 = runtime::v1;
 using Catch::Matchers::ContainsSubstring;
@@ -23,43 +24,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using zoned::e2e::channel;
+using zoned::e2e::dom0;
+using zoned::e2e::env;
+using zoned::e2e::quote;
+using zoned::e2e::with_deadline;
+
 const char* kImage = "registry.k8s.io/busybox:1.36";
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr) FAIL(std::string(name) + " is not set (run through e2e/run)");
-  return v;
-}
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::shared_ptr<grpc::Channel> channel() {
-  return grpc::CreateChannel("unix:" + env("ZONED_E2E_SOCKET"), grpc::InsecureChannelCredentials());
-}
-
-// A command line in dom0: {exit status, stdout + stderr}.
-std::pair<int, std::string> dom0(const std::string& command) {
-  std::string full = env("ZONED_E2E_DEVBOX") + " exec -- sh -c " + quote(command) + " 2>&1";
-  FILE* pipe = ::popen(full.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 std::string client() { return env("ZONED_E2E_STREAM_CLIENT"); }
-
-template <typename Deadline>
-void with_deadline(grpc::ClientContext& ctx, Deadline d) {
-  ctx.set_deadline(std::chrono::system_clock::now() + d);
-}
 
 #define REQUIRE_RPC(call)              \
   do {                                 \
