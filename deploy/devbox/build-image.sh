@@ -60,12 +60,13 @@ XEN_PACKAGES=(
 )
 # dom0 kernel modules, loaded at boot in dependency order (dependencies are added automatically).
 DOM0_MODULES=(
+  crc32c_generic   # first: libcrc32c (a dependency of nf_tables, nf_conntrack and erofs) needs it at init
   xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback  # Xen backends
   bridge loop e1000                                # guest networking, loop disks, the emulated NIC
   veth tun sch_ingress cls_u32 act_mirred          # pod networking (veth + tc redirect)
   nf_tables nft_compat nft_chain_nat nf_nat xt_MASQUERADE xt_mark xt_comment xt_multiport
   xt_addrtype xt_conntrack br_netfilter             # CNI portmap and bridge ipMasq (iptables-nft)
-  crc32c_generic overlay erofs squashfs            # image filesystems (crc32c before erofs)
+  overlay erofs squashfs                           # image filesystems
 )
 # Host tools copied into dom0 with their libraries. bash, flock and stat are needed by the Xen
 # hotplug scripts (busybox's stat breaks locking.sh); ip by vif-bridge; socat for the forwards.
