@@ -43,6 +43,20 @@ TEST_CASE("exec: ExecStarted, separate output, the container's env plus the exec
   REQUIRE(h.run_until([&] { return h.events().size() >= 3; }));
 }
 
+TEST_CASE("exec: ExecExited is written in the round that finds the exit, not after the next poll") {
+  AgentHarness h;
+  running_container(h);
+  REQUIRE(h.call(exec_request("box", "quick", 23, {"/bin/true"})).has_exec_started());
+  // Each round may sleep 10 s in poll when nothing wakes it; the exit is queued after the
+  // agent's own reads, so it must be written before the round ends.
+  const auto start = std::chrono::steady_clock::now();
+  while (!h.exec_exit("quick") && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
+    h.step(std::chrono::seconds(10));
+  }
+  REQUIRE(h.exec_exit("quick").has_value());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+}
+
 TEST_CASE("exec with stdin, and SignalExec") {
   AgentHarness h;
   running_container(h);

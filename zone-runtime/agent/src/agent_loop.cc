@@ -145,6 +145,9 @@ Status AgentImpl::run_once(std::chrono::milliseconds max_wait) {
     service_endpoint(false);
   }
   tick(Clock::now());
+  // tick() queues events (a container's or an exec's exit, shutdown progress): write them in
+  // this round, not after the next poll, which may sleep for max_wait with nothing to wake it.
+  if (endpoint_ && !broken_ && endpoint_->outbound_bytes() > 0) service_endpoint(false);
   if (broken_) drop_connection("sending failed");
   return ok_status();
 }
