@@ -1,6 +1,7 @@
 // ContainerLog: the CRI log format kubelet reads ("<RFC3339Nano> <stdout|stderr> <P|F> <text>"),
 // lines split into partial records when long or flushed early, stdout and stderr kept apart.
 #include "container_log.h"
+#include "console_reader.h"
 
 #include <unistd.h>
 
@@ -142,6 +143,14 @@ TEST_CASE("opening a log in a missing directory fails and names the path", "[con
   auto log = ContainerLog::open(dir.file("missing/c.log"));
   REQUIRE_FALSE(log.ok());
   CHECK_THAT(log.error().describe(), Catch::Matchers::ContainsSubstring(dir.file("missing/c.log")));
+}
+
+TEST_CASE("console tail: CRLF line ends become newlines; other control bytes are replaced") {
+  TempDir dir;
+  const std::string path = dir.write("console.log", std::string("boot\r\npanic\x1b[0m\r\nlast\r"));
+  CHECK(console_tail(path, 1024, true) == "boot\npanic?[0m\nlast?");
+  CHECK(console_tail(path, 6, true) == "\nlast?");
+  CHECK(console_tail(path, 1024, false) == std::string("boot\r\npanic\x1b[0m\r\nlast\r"));
 }
 
 }  // namespace

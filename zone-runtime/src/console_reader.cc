@@ -97,10 +97,17 @@ std::string console_tail(const std::string& log_path, size_t max_bytes, bool san
   if (!text.ok()) return {};
   std::string tail = text->size() > max_bytes ? text->substr(text->size() - max_bytes) : *text;
   if (sanitise) {
-    for (char& c : tail) {
+    // The guest's console ends lines with "\r\n": keep the newline, drop the carriage return.
+    std::string clean;
+    clean.reserve(tail.size());
+    for (size_t i = 0; i < tail.size(); ++i) {
+      char c = tail[i];
       const auto u = static_cast<unsigned char>(c);
+      if (c == '\r' && i + 1 < tail.size() && tail[i + 1] == '\n') continue;
       if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) c = '?';
+      clean += c;
     }
+    tail = std::move(clean);
   }
   return tail;
 }
