@@ -169,6 +169,14 @@ zoned::cri::PodNetworkOptions pod_network_options(const zoned::Config& config) {
   return o;
 }
 
+// The vif wiring runs ip/tc in the pod's netns: local processes like the plugins, bounded the same
+// way (a loaded node, or emulated Xen booting ten zones, can take well over 10 s for them).
+zoned::netplug::VifWiringOptions vif_wiring_options(const zoned::Config& config) {
+  zoned::netplug::VifWiringOptions o;
+  o.timeout = std::chrono::seconds(config.cni.plugin_timeout_seconds);
+  return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,7 +251,7 @@ int main(int argc, char** argv) {
   runtime_options.default_runtime_handler = config.cri.default_runtime_handler;
   runtime_options.cgroup_driver = config.cri.cgroup_driver;
   runtime_options.config_json = config_json(config, config_source);
-  zoned::cri::PodNetwork pod_network(pod_network_options(config), zoned::cri::make_vif_wirer());
+  zoned::cri::PodNetwork pod_network(pod_network_options(config), zoned::cri::make_vif_wirer(vif_wiring_options(config)));
   runtime_options.network = &pod_network;
   auto runtime_service = zoned::cri::RuntimeService::open(runtime_options, hypervisor, *zone_manager, store->get());
   if (!runtime_service.ok()) {

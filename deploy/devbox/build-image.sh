@@ -65,7 +65,7 @@ DOM0_MODULES=(
   bridge loop e1000                                # guest networking, loop disks, the emulated NIC
   veth tun sch_ingress cls_u32 act_mirred          # pod networking (veth + tc redirect)
   nf_tables nft_compat nft_chain_nat nf_nat xt_MASQUERADE xt_mark xt_comment xt_multiport
-  xt_addrtype xt_conntrack br_netfilter             # CNI portmap and bridge ipMasq (iptables-nft)
+  xt_addrtype xt_conntrack xt_tcpudp xt_nat br_netfilter  # CNI portmap and bridge ipMasq (iptables-nft)
   overlay erofs squashfs                           # image filesystems
 )
 # Host tools copied into dom0 with their libraries. bash, flock and stat are needed by the Xen
@@ -137,7 +137,14 @@ if [[ ! -f $SYS || ! -f $SYSROOT/.key || $(cat "$SYSROOT/.key") != "$sys_key" ]]
     [[ $a == bin/* || $a == sbin/* ]] || continue
     [[ -e $R/usr/$a || -L $R/usr/$a ]] || ln -s /usr/bin/busybox "$R/usr/$a"
   done
-  for t in "${HOST_TOOLS[@]}"; do rm -f "$R$t"; mkdir -p "$(dirname "$R$t")"; cp -L "$t" "$R$t"; done
+  for t in "${HOST_TOOLS[@]}"; do
+    rm -f "$R$t"; mkdir -p "$(dirname "$R$t")"; cp -L "$t" "$R$t"
+    # and no busybox applet of that name elsewhere on PATH (busybox's /usr/sbin/ip came before
+    # iproute2's /usr/bin/ip, and lacks the options zoned uses)
+    for d in bin sbin; do
+      [[ $(readlink "$R/usr/$d/${t##*/}" 2>/dev/null) == /usr/bin/busybox ]] && rm -f "$R/usr/$d/${t##*/}"
+    done
+  done
   # /bin/sh is bash, as close to Debian's dash as we have: busybox's shell would run its own
   # applets instead of the real tools above (Debian builds it with "prefer applets"), also for
   # zoned's system()/popen() calls.
@@ -214,6 +221,14 @@ if [[ ! -f $APP ]]; then
   # and its vif hotplug script (only reports the vif connected: zoned wires it into the pod netns)
   install -D -m 755 "$VIF_SCRIPT" "$R/usr/libexec/zoned/vif-zoned"
   if [[ ${DEVBOX_CNI:-1} == 1 ]]; then
+    # iptables loads its matches and targets (comment, mark, multiport, MASQUERADE, DNAT, ...)
+    # as plugins at run time: the CNI bridge and portmap plugins fail without them.
+    xt=/usr/lib/x86_64-linux-gnu/xtables
+    if [[ -d $xt ]]; then
+      mkdir -p "$R$xt"
+      cp -a "$xt"/. "$R$xt/"
+      copy_libs "$R" "$SYSROOT" "$xt"/*.so
+    fi
     # The pod network of the devbox, like containerd's default: a bridge, host-local IPAM in
     # 10.88.0.0/16, hostPort through portmap.
     mkdir -p "$R/etc/cni/net.d"
