@@ -40,10 +40,30 @@ Result<std::string> NetnsManager::path_for(const std::string& sandbox_id) const 
   return dir_ + "/" + prefix_ + sandbox_id.substr(0, kIdChars);
 }
 
+// As iproute2's `ip netns add` does: the directory becomes a mount point of its own (bound onto
+// itself) and shared. Without this, a later `ip netns add` on the node binds the directory over
+// itself then, covering the namespaces created here: they can no longer be unmounted, and
+// unlinking them fails with EBUSY.
+Status NetnsManager::prepare_dir() {
+  if (dir_prepared_) return ok_status();
+  ZONED_TRY(fs::make_dirs(dir_, 0755));
+  if (::mount("", dir_.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0) {
+    if (errno != EINVAL) return sys_error("making " + dir_ + " a shared mount");
+    if (::mount(dir_.c_str(), dir_.c_str(), "none", MS_BIND | MS_REC, nullptr) != 0) {
+      return sys_error("bind-mounting " + dir_ + " onto itself");
+    }
+    if (::mount("", dir_.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0) {
+      return sys_error("making " + dir_ + " a shared mount");
+    }
+  }
+  dir_prepared_ = true;
+  return ok_status();
+}
+
 Result<std::string> NetnsManager::create(const std::string& sandbox_id) {
   auto path = path_for(sandbox_id);
   if (!path.ok()) return std::move(path).take_error();
-  ZONED_TRY(fs::make_dirs(dir_, 0755));
+  ZONED_TRY(prepare_dir());
   UniqueFd file(::open(path->c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444));
   if (!file.valid()) {
     if (errno == EEXIST) return Error(ErrorCode::kAlreadyExists, "network namespace " + *path + " exists", EEXIST);
@@ -64,7 +84,10 @@ Result<std::string> NetnsManager::create(const std::string& sandbox_id) {
 }
 
 Status NetnsManager::remove_path(const std::string& path) {
-  if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT) {
+  // Mounts may be stacked on the path (propagated from another mount namespace): unmount them all.
+  for (int i = 0; i < 16; ++i) {
+    if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) continue;
+    if (errno == EINVAL || errno == ENOENT) break;
     return sys_error("unmounting network namespace " + path);
   }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("removing " + path);

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -127,6 +128,9 @@ struct TestNode {
       auto all = m->list();
       if (!all.ok()) continue;
       for (const auto& path : *all) (void)m->remove_path(path);
+      // create() made it a mount point of its own (and a failed netns case may have stacked another)
+      ::umount2(m->dir().c_str(), MNT_DETACH);
+      ::umount2(m->dir().c_str(), MNT_DETACH);
     }
   }
   std::string ipam_dir() const { return tmp.path() + "/ipam"; }
@@ -138,6 +142,14 @@ struct TestNode {
     return r;
   }
 };
+
+// What iproute2's `ip netns add` does to its directory before adding a namespace.
+void ip_netns_add_prepares(const std::string& dir) {
+  if (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) == 0) return;
+  REQUIRE(errno == EINVAL);
+  REQUIRE(::mount(dir.c_str(), dir.c_str(), "none", MS_BIND | MS_REC, nullptr) == 0);
+  REQUIRE(::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) == 0);
+}
 
 std::string first_ip(const PodAttachment& a) {
   return pod_ips(a.result, a.ifname).at(0);
@@ -290,4 +302,16 @@ TEST_CASE("real plugins: after a restart the cache serves status and DEL, reconc
   CHECK_FALSE(node.ip_allocated(ip2));
   CHECK(node.pods.list()->empty());
   CHECK(restarted.cached()->empty());
+}
+
+TEST_CASE("netns: `ip netns add` run on the node afterwards does not cover the pods' namespaces") {
+  TestNode node;
+  const std::string id(64, 'c');
+  auto path = node.pods.create(id);
+  REQUIRE(path.ok());
+  ip_netns_add_prepares(node.pods.dir());  // an operator's `ip netns add` on the node
+  auto removed = node.pods.remove(id);
+  INFO((removed.ok() ? std::string() : removed.error().describe()));
+  CHECK(removed.ok());
+  CHECK_FALSE(std::filesystem::exists(*path));
 }

@@ -19,7 +19,8 @@ class NetnsManager {
   // The path the sandbox's namespace has (whether it exists or not). Needs a valid id.
   Result<std::string> path_for(const std::string& sandbox_id) const;
 
-  // Creates it; AlreadyExists when the path is taken. Returns the path.
+  // Creates it; AlreadyExists when the path is taken. Returns the path. The first call makes
+  // dir() a shared mount point of its own, as `ip netns add` does (see prepare_dir in netns.cc).
   Result<std::string> create(const std::string& sandbox_id);
 
   // Unmounts and unlinks; a missing one is fine.
@@ -32,8 +33,11 @@ class NetnsManager {
   const std::string& dir() const { return dir_; }
 
  private:
+  Status prepare_dir();
+
   std::string dir_;
   std::string prefix_;
+  bool dir_prepared_ = false;
 };
 
 // A socket created inside the network namespace at `netns_path` (on a short-lived thread).
