@@ -179,8 +179,9 @@ TEST_CASE("streaming: attach reaches the container's main process stdin and outp
 TEST_CASE("streaming: port-forward reaches servers bound to the pod's 127.0.0.1, two connections at once",
           "[.][pending]") {
   Pod pod("stream-pf");
-  pod.container("srv1", {"sh", "-c", "while true; do echo from-8080 | nc -l -p 8080 -s 127.0.0.1; done"});
-  pod.container("srv2", {"sh", "-c", "while true; do echo from-8081 | nc -l -p 8081 -s 127.0.0.1; done"});
+  // busybox httpd binds the given address (busybox nc cannot): reachable only from inside the pod.
+  pod.container("srv1", {"sh", "-c", "mkdir -p /w1 && echo from-8080 > /w1/index.html && httpd -f -p 127.0.0.1:8080 -h /w1"});
+  pod.container("srv2", {"sh", "-c", "mkdir -p /w2 && echo from-8081 > /w2/index.html && httpd -f -p 127.0.0.1:8081 -h /w2"});
   std::this_thread::sleep_for(2s);  // the servers listen
   v1::PortForwardRequest request;
   request.set_pod_sandbox_id(pod.id);
@@ -193,8 +194,8 @@ TEST_CASE("streaming: port-forward reaches servers bound to the pod's 127.0.0.1,
   // One session, two local ports, both connections open at the same time.
   auto [status, out] = dom0(
       client() + " port-forward " + quote(response.url()) + " 18080:8080 18081:8081 & pf=$!; sleep 2; "
-      "(echo to-8080 | timeout 20 nc 127.0.0.1 18080 > /tmp/pf1) & a=$!; "
-      "(echo to-8081 | timeout 20 nc 127.0.0.1 18081 > /tmp/pf2) & b=$!; "
+      "wget -q -O /tmp/pf1 -T 20 http://127.0.0.1:18080/ & a=$!; "
+      "wget -q -O /tmp/pf2 -T 20 http://127.0.0.1:18081/ & b=$!; "
       "wait $a; wait $b; kill $pf; cat /tmp/pf1 /tmp/pf2");
   INFO(out);
   CHECK_THAT(out, ContainsSubstring("from-8080"));
