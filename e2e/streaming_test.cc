@@ -194,8 +194,8 @@ TEST_CASE("streaming: port-forward reaches servers bound to the pod's 127.0.0.1,
   // One session, two local ports, both connections open at the same time.
   auto [status, out] = dom0(
       client() + " port-forward " + quote(response.url()) + " 18080:8080 18081:8081 & pf=$!; sleep 2; "
-      "wget -q -O /tmp/pf1 -T 20 http://127.0.0.1:18080/ & a=$!; "
-      "wget -q -O /tmp/pf2 -T 20 http://127.0.0.1:18081/ & b=$!; "
+      "timeout 20 wget -q -O /tmp/pf1 http://127.0.0.1:18080/ & a=$!; "
+      "timeout 20 wget -q -O /tmp/pf2 http://127.0.0.1:18081/ & b=$!; "
       "wait $a; wait $b; kill $pf; cat /tmp/pf1 /tmp/pf2");
   INFO(out);
   CHECK_THAT(out, ContainsSubstring("from-8080"));
