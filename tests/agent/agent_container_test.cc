@@ -1,5 +1,9 @@
 // Container lifecycle through the agent's IDM interface, with fake-crun.
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch_test_macros.hpp>
@@ -305,4 +309,20 @@ TEST_CASE("a device that appears late is waited for") {
   std::optional<zoned::idm::v1::Response> created;
   REQUIRE(h.run_until([&] { return (created = h.take_response(id)).has_value(); }));
   CHECK(created->has_ack());
+}
+
+TEST_CASE("a disk whose node exists but has no media yet is waited for, then refused with a clear error") {
+  // An unbound loop device stands for a hot-added xvd* disk that blkfront has not connected yet
+  // (open gives ENXIO, or the size is 0): mounting it too early failed with ENXIO in the devbox.
+  const int control = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (control < 0) SKIP("no /dev/loop-control here");
+  const int n = ::ioctl(control, LOOP_CTL_GET_FREE);
+  ::close(control);
+  REQUIRE(n >= 0);
+  AgentHarness h;
+  REQUIRE(::symlink(("/dev/loop" + std::to_string(n)).c_str(), (h.options().dev_dir + "/xvdc").c_str()) == 0);
+  REQUIRE(h.connect());
+  const auto created = h.call(create_request("nomedia", 1, {"/bin/true"}, "xvdc"));
+  CHECK(error_code(created) == Error::CODE_FAILED_PRECONDITION);
+  CHECK_THAT(created.error().message(), ContainsSubstring("not ready"));
 }

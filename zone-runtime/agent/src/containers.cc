@@ -1,15 +1,18 @@
 // Container lifecycle: create (device, image mount, overlay, bundle, crun create), start,
 // signal, wait, delete, list, and reporting exits once their output has drained.
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
 #include "agent_impl.h"
-#include "zoned/agent/pod_network.h"
 #include "bundle_files.h"
+#include "zoned/agent/pod_network.h"
 #include "zoned/common/file_ops.h"
 #include "zoned/common/fs.h"
 #include "zoned/common/log.h"
@@ -19,6 +22,17 @@ namespace zoned::agent {
 using idm::v1::ContainerState;
 
 namespace {
+
+// A hot-added disk's node can appear before blkfront has connected it: opening it then fails
+// with ENXIO, or it has no size yet. Anything that is not a block device counts as ready.
+bool block_device_ready(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) return errno != ENXIO && errno != ENODEV && errno != ENOMEDIUM;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISBLK(st.st_mode)) return true;
+  std::uint64_t bytes = 0;
+  return ::ioctl(fd.get(), BLKGETSIZE64, &bytes) == 0 && bytes > 0;
+}
 
 const char* phase_name(Phase phase) {
   switch (phase) {
@@ -83,12 +97,20 @@ void AgentImpl::create_container(const ReplyTo& to, const idm::v1::CreateContain
 // Waits (called every round) for the device, then prepares the bundle and runs crun create.
 void AgentImpl::continue_create(Container& c) {
   if (c.phase != Phase::kWaitingDevice) return;
+  const std::string path = options_.dev_dir + "/" + c.device;
   struct stat st {};
-  if (::stat((options_.dev_dir + "/" + c.device).c_str(), &st) != 0) {
+  if (::stat(path.c_str(), &st) != 0) {
     if (Clock::now() >= c.device_deadline) {
-      fail_create(
-          c.id, Error(ErrorCode::kNotFound, "device " + options_.dev_dir + "/" + c.device + " did not appear within " +
-                                                std::to_string(options_.device_wait.count()) + " ms"));
+      fail_create(c.id, Error(ErrorCode::kNotFound, "device " + path + " did not appear within " +
+                                                        std::to_string(options_.device_wait.count()) + " ms"));
+    }
+    return;
+  }
+  if (!block_device_ready(path)) {
+    if (Clock::now() >= c.device_deadline) {
+      fail_create(c.id, Error(ErrorCode::kFailedPrecondition,
+                              "device " + path + " appeared but was not ready (no media) within " +
+                                  std::to_string(options_.device_wait.count()) + " ms"));
     }
     return;
   }
