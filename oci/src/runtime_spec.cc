@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "runtime_spec_internal.h"
+#include "zoned/common/zone_annotations.h"
 
 namespace zoned::oci {
 namespace spec_internal {
@@ -180,7 +181,14 @@ Result<GeneratedSpec> generate_runtime_spec(const ImageConfig& image, const Cont
                {"root", {{"path", "rootfs"}, {"readonly", input.readonly_rootfs}}},
                {"mounts", std::move(*mounts)},
                {"linux", std::move(*linux)}};
-  if (!input.annotations.empty()) spec["annotations"] = input.annotations;
+  Json annotations = input.annotations;
+  annotations.erase(kZoneSysctlsAnnotation);  // ours only
+  if (!generated.zone_sysctls.empty()) {
+    Json sysctls = Json::object();
+    for (const auto& [name, value] : generated.zone_sysctls) sysctls[name] = value;
+    annotations[kZoneSysctlsAnnotation] = sysctls.dump();
+  }
+  if (!annotations.empty()) spec["annotations"] = std::move(annotations);
   try {
     generated.config_json = spec.dump();
   } catch (const Json::exception& e) {  // invalid UTF-8 in a string from the input

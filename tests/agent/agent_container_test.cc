@@ -326,3 +326,36 @@ TEST_CASE("a disk whose node exists but has no media yet is waited for, then ref
   CHECK(error_code(created) == Error::CODE_FAILED_PRECONDITION);
   CHECK_THAT(created.error().message(), ContainsSubstring("not ready"));
 }
+
+TEST_CASE("the pod's sysctls in zoned's annotation are written under /proc/sys; bad ones refuse the container") {
+  AgentHarness h;
+  h.make_device("xvdb");
+  for (const char* dir :
+       {"", "/sys", "/sys/kernel", "/sys/net", "/sys/net/ipv4", "/sys/net/ipv4/conf", "/sys/net/ipv4/conf/eth0.100"}) {
+    ::mkdir((h.options().proc_dir + dir).c_str(), 0755);
+  }
+  for (const char* file : {"/sys/kernel/shm_rmid_forced", "/sys/net/ipv4/conf/eth0.100/rp_filter"}) {
+    std::ofstream(h.options().proc_dir + file) << "0\n";
+  }
+  REQUIRE(h.connect());
+  const std::string annotation =
+      R"({"io.zoned.zone-sysctls":"{\"kernel.shm_rmid_forced\":\"1\",\"net/ipv4/conf/eth0.100/rp_filter\":\"2\"}"})";
+  const auto created = h.call(create_request("sys", 1, {"/bin/true"}, "xvdb", false, annotation));
+  INFO(created.DebugString());
+  REQUIRE(created.has_ack());
+  auto read = [&](const char* file) {
+    std::ifstream in(h.options().proc_dir + file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(read("/sys/kernel/shm_rmid_forced") == "1");
+  CHECK(read("/sys/net/ipv4/conf/eth0.100/rp_filter") == "2");
+
+  for (const char* bad :
+       {R"({"io.zoned.zone-sysctls":"{\"../../etc/passwd\":\"x\"}"})",
+        R"({"io.zoned.zone-sysctls":"{\"kernel.x\":\"a\\nb\"}"})", R"({"io.zoned.zone-sysctls":"not json"})"}) {
+    INFO(bad);
+    const auto refused = h.call(create_request("bad", 2, {"/bin/true"}, "xvdb", false, bad));
+    INFO(refused.DebugString());
+    CHECK(error_code(refused) == Error::CODE_INVALID_ARGUMENT);
+  }
+}

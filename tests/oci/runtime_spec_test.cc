@@ -839,6 +839,22 @@ TEST_CASE("runtime spec: namespaced sysctls are returned for the zone, never put
   CHECK(g.spec.zone_sysctls.size() == 6);
   CHECK(g.spec.zone_sysctls[0] == std::pair<std::string, std::string>{"fs.mqueue.msg_max", "20"});
   CHECK(oci::validate_pod_sysctl("net.core.somaxconn", "1024").ok());
+  // they reach the agent in zoned's own annotation
+  auto carried = nlohmann::json::parse(g.doc["annotations"]["io.zoned.zone-sysctls"].get<std::string>());
+  CHECK(carried.size() == 6);
+  CHECK(carried["kernel.sem"] == "250 32000 100 128");
+  CHECK(carried["net/ipv4/conf/eth0.100/rp_filter"] == "2");
+}
+
+TEST_CASE("runtime spec: a user's annotation cannot pose as zoned's sysctl annotation") {
+  auto in = defaults();
+  in.annotations = {{"io.zoned.zone-sysctls", R"({"kernel.core_pattern":"|/bin/evil"})"}, {"keep", "me"}};
+  auto g = generate(busybox(), in);
+  CHECK_FALSE(g.doc["annotations"].contains("io.zoned.zone-sysctls"));
+  CHECK(g.doc["annotations"]["keep"] == "me");
+  in.sysctls = {{"kernel.shm_rmid_forced", "1"}};
+  g = generate(busybox(), in);
+  CHECK(g.doc["annotations"]["io.zoned.zone-sysctls"] == R"({"kernel.shm_rmid_forced":"1"})");
 }
 
 TEST_CASE("runtime spec: other sysctls are refused with a clear message") {

@@ -132,6 +132,14 @@ Status AgentImpl::prepare_bundle(Container& c) {
   if (!spec.ok()) return std::move(spec).take_error();
   c.spec = std::move(*spec);
   c.daemon_config.clear();
+  // The pod's sysctls: the zone's network and IPC namespaces are the pod's (every container shares them).
+  for (const auto& [path, value] : c.spec.zone_sysctls) {
+    const std::string file = options_.proc_dir + "/sys/" + path;
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return sys_error("setting sysctl " + path + ": opening " + file);
+    auto written = fs::write_all(fd.get(), value.data(), value.size());
+    if (!written.ok()) return std::move(written).take_error().wrap("setting sysctl " + path);
+  }
   if (!network_config_json_.empty()) {  // the pod's /etc/{resolv.conf,hosts,hostname}
     auto with_mounts = add_pod_file_mounts(c.spec.config_json, pod_dir());
     if (!with_mounts.ok()) return std::move(with_mounts).take_error();

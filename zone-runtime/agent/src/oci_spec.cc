@@ -1,10 +1,12 @@
 #include "zoned/agent/oci_spec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "zoned/agent/user_db.h"
+#include "zoned/common/zone_annotations.h"
 
 namespace zoned::agent {
 
@@ -54,6 +56,37 @@ std::string_view env_key(std::string_view entry) {
   return entry.substr(0, entry.find('='));
 }
 
+// The pod's sysctls, taken out of the spec's annotations. A name becomes a path under /proc/sys
+// (dots are separators unless the name uses slashes, as Kubernetes allows); nothing that could
+// leave /proc/sys gets through.
+Result<std::vector<std::pair<std::string, std::string>>> take_zone_sysctls(json& doc) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto annotations = doc.find("annotations");
+  if (annotations == doc.end() || !annotations->is_object()) return out;
+  auto found = annotations->find(kZoneSysctlsAnnotation);
+  if (found == annotations->end()) return out;
+  if (!found->is_string()) return Error(ErrorCode::kInvalidArgument, "the sysctl annotation is not a string");
+  auto parsed = parse_object(found->get<std::string>(), "the sysctl annotation");
+  if (!parsed.ok()) return std::move(parsed).take_error();
+  for (const auto& [name, value] : parsed->items()) {
+    const bool name_ok =
+        !name.empty() && name.size() <= 256 && name.front() != '/' && name.front() != '.' &&
+        name.find("..") == std::string::npos && name.find("/.") == std::string::npos &&
+        std::all_of(name.begin(), name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == '/';
+        });
+    if (!name_ok || !value.is_string() || value.get<std::string>().find('\n') != std::string::npos) {
+      return Error(ErrorCode::kInvalidArgument, "bad sysctl in the annotation: \"" + name + "\"");
+    }
+    std::string path = name;
+    if (path.find('/') == std::string::npos) std::replace(path.begin(), path.end(), '.', '/');
+    out.emplace_back(std::move(path), value.get<std::string>());
+  }
+  annotations->erase(found);
+  if (annotations->empty()) doc.erase(annotations);
+  return out;
+}
+
 }  // namespace
 
 Result<ContainerSpec> make_container_spec(std::string_view daemon_config, const std::string& rootfs,
@@ -80,6 +113,9 @@ Result<ContainerSpec> make_container_spec(std::string_view daemon_config, const 
     apply_user(*process, *resolved);
   }
   ContainerSpec spec;
+  auto sysctls = take_zone_sysctls(doc);
+  if (!sysctls.ok()) return std::move(sysctls).take_error();
+  spec.zone_sysctls = std::move(*sysctls);
   auto terminal = process->find("terminal");
   spec.terminal = terminal != process->end() && terminal->is_boolean() && terminal->get<bool>();
   auto config = dump(doc, "oci_config_json");

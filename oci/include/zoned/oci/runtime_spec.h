@@ -82,7 +82,8 @@ struct ContainerSpecInput {
 
   // Pod sysctls: validated (namespaced ones only) and returned in GeneratedSpec::zone_sysctls,
   // never written into linux.sysctl (crun refuses net.* and IPC sysctls without a namespace of
-  // the container's own, and they belong to the zone anyway).
+  // the container's own, and they belong to the zone anyway). The spec carries them to the
+  // agent in the kZoneSysctlsAnnotation annotation (zoned/common/zone_annotations.h).
   std::map<std::string, std::string> sysctls;
   std::map<std::string, std::string> annotations;
   std::string cgroups_path;  // "/zoned/<container id>" (default_cgroups_path); empty: crun's default

@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "idm.pb.h"
 #include "zoned/common/result.h"
@@ -14,12 +16,16 @@ struct ContainerSpec {
   std::string config_json;   // what goes to <bundle>/config.json
   std::string process_json;  // its "process" object, the base of every exec's process.json
   bool terminal = false;     // process.terminal
+  // The pod's sysctls from the kZoneSysctlsAnnotation annotation (removed from config_json):
+  // path under /proc/sys ("kernel/shm_rmid_forced") -> value.
+  std::vector<std::pair<std::string, std::string>> zone_sysctls;
 };
 
 // From the daemon's config.json: root.path becomes `rootfs` (absolute), linux.cgroupsPath
 // becomes `cgroups_path` (so stats know where to look), and when `username`/`groupname` are
 // set, process.user gets the uid/gid resolved in the rootfs plus the user's supplementary
-// groups. Malformed JSON or a spec without a process object: kInvalidArgument.
+// groups. Malformed JSON or a spec without a process object, or a malformed sysctl annotation:
+// kInvalidArgument.
 Result<ContainerSpec> make_container_spec(std::string_view daemon_config, const std::string& rootfs,
                                           const std::string& cgroups_path, std::string_view username,
                                           std::string_view groupname);
