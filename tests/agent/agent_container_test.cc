@@ -97,6 +97,17 @@ TEST_CASE("the bundle's config.json: root.path is the overlay, cgroupsPath the a
   REQUIRE(h.call(delete_request("cfg")).has_ack());
 }
 
+TEST_CASE("the overlay's upper directory has the image root's mode, so \"/\" is not root-only") {
+  AgentHarness h;
+  h.make_device("xvdb");
+  REQUIRE(::chmod((h.options().dev_dir + "/xvdb").c_str(), 0751) == 0);
+  REQUIRE(h.connect());
+  REQUIRE(h.call(create_request("modes", 1, {"/bin/true"})).has_ack());
+  struct stat st {};
+  REQUIRE(::stat((h.options().state_dir + "/containers/modes/upper").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0751);
+}
+
 TEST_CASE("a container killed by a signal reports the signal") {
   AgentHarness h;
   h.make_device("xvdb");

@@ -125,6 +125,14 @@ Status AgentImpl::prepare_bundle(Container& c) {
   for (const char* sub : {"/upper", "/work", "/rootfs"}) ZONED_TRY(fs::make_dirs(c.bundle + sub, 0700));
   ZONED_TRY(acquire_image(c.device));
   c.image_acquired = true;
+  // The overlay's root directory takes the upper directory's owner and mode: give it the image
+  // root's (a 0700 root-owned "/" left every non-root user unable to run anything: exit 127).
+  struct stat image_root {};
+  const std::string image_dir = options_.state_dir + "/images/" + c.device;
+  if (::stat(image_dir.c_str(), &image_root) != 0) return sys_error("stat " + image_dir);
+  const std::string upper = c.bundle + "/upper";
+  if (::chown(upper.c_str(), image_root.st_uid, image_root.st_gid) != 0) return sys_error("chown " + upper);
+  if (::chmod(upper.c_str(), image_root.st_mode & 07777) != 0) return sys_error("chmod " + upper);
   ZONED_TRY(mounts_->mount_overlay(options_.state_dir + "/images/" + c.device, c.bundle + "/upper", c.bundle + "/work",
                                    c.rootfs));
   c.overlay_mounted = true;
