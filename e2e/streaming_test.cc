@@ -130,7 +130,7 @@ struct Pod {
 
 }  // namespace
 
-TEST_CASE("streaming: exec gives both streams and the exit code; stdin is piped; tty", "[.][pending]") {
+TEST_CASE("streaming: exec gives both streams and the exit code; stdin is piped; tty") {
   Pod pod("stream-exec");
   const std::string ctr = pod.container("main", {"sleep", "3600"});
 
@@ -156,7 +156,7 @@ TEST_CASE("streaming: exec gives both streams and the exit code; stdin is piped;
   CHECK_THAT(tty.second, ContainsSubstring("/dev/pts/"));
 }
 
-TEST_CASE("streaming: attach reaches the container's main process stdin and output", "[.][pending]") {
+TEST_CASE("streaming: attach reaches the container's main process stdin and output") {
   Pod pod("stream-attach");
   const std::string ctr =
       pod.container("reader", {"sh", "-c", "while read line; do echo got $line; done; echo done"}, true, true);
