@@ -1,8 +1,6 @@
 // The CRI RuntimeService on real Xen (the devbox), through the CRI socket as kubelet uses it:
 // pull, run a pod (a zone), create and start a container, read its CRI log file in dom0,
 // ExecSync, stop, remove; a daemon restart between steps; ten pods at once. Set up by e2e/run.
-//
-// The ten-pod case is pending (tag [pending], run with zoned_e2e_tests '[pending]') until it has passed on Xen.
 #include <grpcpp/grpcpp.h>
 
 #include <array>
@@ -217,7 +215,7 @@ TEST_CASE("CRI: a pod runs a container whose output lands in its CRI log; exec s
   dom0("rm -rf " + pod.log_directory());
 }
 
-TEST_CASE("CRI: ten pods created at once", "[.][pending]") {
+TEST_CASE("CRI: ten pods created at once") {
   auto rt = v1::RuntimeService::NewStub(channel());
   std::vector<std::string> ids(10);
   std::vector<std::thread> threads;

@@ -4,7 +4,6 @@
 // server in a pod by its IP and through a hostPort, and the pod's DNS settings are the
 // container's /etc/resolv.conf. Set up by e2e/run.
 //
-// Pending: written, not yet run against Xen (run with zoned_e2e_tests '[pending]').
 #include <grpcpp/grpcpp.h>
 
 #include <array>
@@ -141,8 +140,7 @@ void remove_pod(v1::RuntimeService::Stub& rt, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("network: pods ping each other, dom0 reaches a pod by IP and hostPort, DNS in resolv.conf",
-          "[.][pending]") {
+TEST_CASE("network: pods ping each other, dom0 reaches a pod by IP and hostPort, DNS in resolv.conf") {
   auto images = v1::ImageService::NewStub(channel());
   auto rt = v1::RuntimeService::NewStub(channel());
   const std::string image = pull(*images);
@@ -157,7 +155,8 @@ TEST_CASE("network: pods ping each other, dom0 reaches a pod by IP and hostPort,
   CHECK(web.ip != client.ip);
 
   const std::string httpd = start_container(
-      *rt, web, image, {"sh", "-c", "mkdir -p /www && echo hello-from-zone > /www/index.html && httpd -f -p 80 -h /www"});
+      *rt, web, image,
+      {"sh", "-c", "mkdir -p /www && echo hello-from-zone > /www/index.html && httpd -f -p 80 -h /www"});
   const std::string shell = start_container(*rt, client, image, {"sleep", "3600"});
 
   // pod to pod, both ways
@@ -170,11 +169,13 @@ TEST_CASE("network: pods ping each other, dom0 reaches a pod by IP and hostPort,
 
   // dom0 to the pod's IP, and through the hostPort (portmap DNAT on the node)
   // timeout(1), not wget -T: busybox 1.35's static wget crashes (SIGSEGV) with -T in dom0.
-  auto direct = dom0("for i in 1 2 3 4 5; do timeout 10 wget -q -O - http://" + web.ip + "/ && exit 0; sleep 2; done; exit 1");
+  auto direct =
+      dom0("for i in 1 2 3 4 5; do timeout 10 wget -q -O - http://" + web.ip + "/ && exit 0; sleep 2; done; exit 1");
   INFO(direct.second);
   CHECK(direct.first == 0);
   CHECK_THAT(direct.second, ContainsSubstring("hello-from-zone"));
-  auto mapped = dom0("timeout 10 wget -q -O - http://10.0.2.15:18080/ || timeout 10 wget -q -O - http://127.0.0.1:18080/");
+  auto mapped =
+      dom0("timeout 10 wget -q -O - http://10.0.2.15:18080/ || timeout 10 wget -q -O - http://127.0.0.1:18080/");
   INFO(mapped.second);
   CHECK_THAT(mapped.second, ContainsSubstring("hello-from-zone"));
 

@@ -32,7 +32,9 @@ using zoned::e2e::with_deadline;
 
 const char* kImage = "registry.k8s.io/busybox:1.36";
 
-std::string client() { return env("ZONED_E2E_STREAM_CLIENT"); }
+std::string client() {
+  return env("ZONED_E2E_STREAM_CLIENT");
+}
 
 #define REQUIRE_RPC(call)              \
   do {                                 \
@@ -135,17 +137,17 @@ TEST_CASE("streaming: exec gives both streams and the exit code; stdin is piped;
   const std::string ctr = pod.container("main", {"sleep", "3600"});
 
   auto start = std::chrono::steady_clock::now();
-  auto [status, out] =
-      dom0(client() + " exec " + quote(pod.exec_url(ctr, {"sh", "-c", "echo out; echo err >&2; exit 3"}, false, false)));
-  WARN("exec round trip through dom0: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
-                                        << " s");
+  auto [status, out] = dom0(client() + " exec " +
+                            quote(pod.exec_url(ctr, {"sh", "-c", "echo out; echo err >&2; exit 3"}, false, false)));
+  WARN("exec round trip through dom0: "
+       << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s");
   INFO(out);
   CHECK(status == 3);
   CHECK_THAT(out, ContainsSubstring("out"));
   CHECK_THAT(out, ContainsSubstring("err"));
 
-  auto piped = dom0("echo piped-through | " + client() + " exec " + quote(pod.exec_url(ctr, {"cat"}, true, false)) +
-                    " --stdin");
+  auto piped =
+      dom0("echo piped-through | " + client() + " exec " + quote(pod.exec_url(ctr, {"cat"}, true, false)) + " --stdin");
   INFO(piped.second);
   CHECK(piped.first == 0);
   CHECK_THAT(piped.second, ContainsSubstring("piped-through"));
@@ -176,12 +178,13 @@ TEST_CASE("streaming: attach reaches the container's main process stdin and outp
   CHECK_THAT(out, ContainsSubstring("got hello"));
 }
 
-TEST_CASE("streaming: port-forward reaches servers bound to the pod's 127.0.0.1, two connections at once",
-          "[.][pending]") {
+TEST_CASE("streaming: port-forward reaches servers bound to the pod's 127.0.0.1, two connections at once") {
   Pod pod("stream-pf");
   // busybox httpd binds the given address (busybox nc cannot): reachable only from inside the pod.
-  pod.container("srv1", {"sh", "-c", "mkdir -p /w1 && echo from-8080 > /w1/index.html && httpd -f -p 127.0.0.1:8080 -h /w1"});
-  pod.container("srv2", {"sh", "-c", "mkdir -p /w2 && echo from-8081 > /w2/index.html && httpd -f -p 127.0.0.1:8081 -h /w2"});
+  pod.container("srv1",
+                {"sh", "-c", "mkdir -p /w1 && echo from-8080 > /w1/index.html && httpd -f -p 127.0.0.1:8080 -h /w1"});
+  pod.container("srv2",
+                {"sh", "-c", "mkdir -p /w2 && echo from-8081 > /w2/index.html && httpd -f -p 127.0.0.1:8081 -h /w2"});
   std::this_thread::sleep_for(2s);  // the servers listen
   v1::PortForwardRequest request;
   request.set_pod_sandbox_id(pod.id);
@@ -192,11 +195,11 @@ TEST_CASE("streaming: port-forward reaches servers bound to the pod's 127.0.0.1,
   with_deadline(ctx, 30s);
   REQUIRE_RPC(pod.rt->PortForward(&ctx, request, &response));
   // One session, two local ports, both connections open at the same time.
-  auto [status, out] = dom0(
-      client() + " port-forward " + quote(response.url()) + " 18080:8080 18081:8081 & pf=$!; sleep 2; "
-      "timeout 20 wget -q -O /tmp/pf1 http://127.0.0.1:18080/ & a=$!; "
-      "timeout 20 wget -q -O /tmp/pf2 http://127.0.0.1:18081/ & b=$!; "
-      "wait $a; wait $b; kill $pf; cat /tmp/pf1 /tmp/pf2");
+  auto [status, out] = dom0(client() + " port-forward " + quote(response.url()) +
+                            " 18080:8080 18081:8081 & pf=$!; sleep 2; "
+                            "timeout 20 wget -q -O /tmp/pf1 http://127.0.0.1:18080/ & a=$!; "
+                            "timeout 20 wget -q -O /tmp/pf2 http://127.0.0.1:18081/ & b=$!; "
+                            "wait $a; wait $b; kill $pf; cat /tmp/pf1 /tmp/pf2");
   INFO(out);
   CHECK_THAT(out, ContainsSubstring("from-8080"));
   CHECK_THAT(out, ContainsSubstring("from-8081"));
