@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "zoned/common/zone_annotations.h"
+
 namespace zoned::admin {
 namespace {
 
@@ -167,6 +169,12 @@ Result<zr::ZoneSpec> from_proto(const v1::ZoneSpec& spec) {
     if (image.empty()) return invalid("spec.images", "an image reference is empty");
   }
   out.labels = {spec.labels().begin(), spec.labels().end()};
+  for (const auto& [key, value] : out.labels) {
+    if (key.rfind(kReservedLabelPrefix, 0) == 0) {
+      return invalid("spec.labels",
+                     "'" + key + "' is reserved: labels under '" + kReservedLabelPrefix + "' are set by zoned itself");
+    }
+  }
   return out;
 }
 

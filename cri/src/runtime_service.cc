@@ -6,9 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "pod_store.h"
-#include "zoned/cri/pod_network.h"
 #include "zoned/common/log.h"
 #include "zoned/common/version.h"
+#include "zoned/common/zone_annotations.h"
+#include "zoned/cri/pod_network.h"
 #include "zoned/cri/rpc.h"
 
 namespace zoned::cri {
@@ -20,7 +21,8 @@ Result<std::unique_ptr<RuntimeService>> RuntimeService::open(const RuntimeServic
                                                              zone_runtime::ZoneManager& zones,
                                                              image_store::ImageStore* images) {
   if (options.state_dir.empty()) return Error(ErrorCode::kInvalidArgument, "CRI runtime: state_dir is empty");
-  if (options.runtime_handler.empty()) return Error(ErrorCode::kInvalidArgument, "CRI runtime: runtime handler is empty");
+  if (options.runtime_handler.empty())
+    return Error(ErrorCode::kInvalidArgument, "CRI runtime: runtime handler is empty");
   if (options.cgroup_driver != "systemd" && options.cgroup_driver != "cgroupfs") {
     return Error(ErrorCode::kInvalidArgument, "CRI runtime: cgroup driver must be systemd or cgroupfs");
   }
@@ -38,9 +40,31 @@ RuntimeService::RuntimeService(const RuntimeServiceOptions& options, zone_runtim
 
 RuntimeService::~RuntimeService() = default;
 
-// A pod whose zone is gone or no longer running is NOTREADY from now on. Zones without a CRI
-// record (made through the admin API) are not ours to touch.
+// A pod whose zone is gone or no longer running is NOTREADY from now on. A zone made for a pod
+// whose record was never written (the daemon died between create_zone and put_sandbox) cannot
+// be reached by any CRI call: it is removed, before the network reconciliation releases its
+// pod network. Zones made through the admin API (without the CRI label) are not ours to touch.
 zoned::Status RuntimeService::reconcile() {
+  size_t orphans = 0;
+  for (const auto& zone : zones_.list_zones()) {
+    auto label = zone.spec.labels.find(kCriSandboxZoneLabel);
+    if (label == zone.spec.labels.end() || label->second != "true") continue;
+    if (auto record = store_->sandbox(zone.id); record && record->id == zone.id) continue;
+    auto stopped = zones_.stop_zone(zone.id, std::chrono::seconds(0));
+    if (!stopped.ok() && stopped.error().code() != ErrorCode::kNotFound) {
+      log::warn("cannot stop the zone of an unrecorded pod",
+                {{"zone", zone.id.substr(0, 12)}, {"error", stopped.error().describe()}});
+      continue;
+    }
+    auto removed = zones_.remove_zone(zone.id);
+    if (!removed.ok() && removed.error().code() != ErrorCode::kNotFound) {
+      log::warn("cannot remove the zone of an unrecorded pod",
+                {{"zone", zone.id.substr(0, 12)}, {"error", removed.error().describe()}});
+      continue;
+    }
+    ++orphans;
+    log::info("removed the zone of a pod whose creation was interrupted", {{"zone", zone.id.substr(0, 12)}});
+  }
   size_t pods = 0, not_ready = 0;
   for (auto& record : store_->sandboxes()) {
     ++pods;
@@ -51,7 +75,7 @@ zoned::Status RuntimeService::reconcile() {
     ++not_ready;
     ZONED_TRY(store_->put_sandbox(record));
   }
-  log::info("CRI pods recovered", {{"pods", pods}, {"marked_not_ready", not_ready}});
+  log::info("CRI pods recovered", {{"pods", pods}, {"marked_not_ready", not_ready}, {"orphan_zones_removed", orphans}});
   if (options_.network != nullptr) {  // CNI attachments and netns of pods we no longer know
     std::set<std::string> live;
     for (const auto& record : store_->sandboxes()) live.insert(record.id);
@@ -62,6 +86,14 @@ zoned::Status RuntimeService::reconcile() {
     for (const auto& e : report.errors) log::warn("pod network reconciliation", {{"error", e}});
   }
   return ok_status();
+}
+
+bool RuntimeService::owns_sandbox(const std::string& id) {
+  return !id.empty() && store_->sandbox(id).has_value();
+}
+
+bool RuntimeService::owns_container(const std::string& id) {
+  return !id.empty() && store_->container(id).has_value();
 }
 
 std::shared_ptr<std::mutex> RuntimeService::pod_lock(const std::string& sandbox_id) {

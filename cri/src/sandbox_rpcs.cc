@@ -1,8 +1,7 @@
 // Pod sandboxes: one zone each. RunPodSandbox, StopPodSandbox, RemovePodSandbox,
 // PodSandboxStatus, ListPodSandbox.
-#include <google/protobuf/util/json_util.h>
-
 #include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include "pod_store.h"
 #include "zoned/common/log.h"
 #include "zoned/common/scope_guard.h"
+#include "zoned/common/zone_annotations.h"
 #include "zoned/cri/pod_network.h"
 #include "zoned/cri/rpc.h"
 #include "zoned/cri/runtime_service.h"
@@ -126,7 +126,8 @@ zoned::Status RuntimeService::run_pod_sandbox(const v1::RunPodSandboxRequest& re
   ZONED_TRY(check_metadata_field("sandbox metadata namespace", meta.namespace_()));
   ZONED_TRY(check_metadata_field("sandbox metadata uid", meta.uid()));
 
-  std::string handler = request.runtime_handler().empty() ? options_.default_runtime_handler : request.runtime_handler();
+  std::string handler =
+      request.runtime_handler().empty() ? options_.default_runtime_handler : request.runtime_handler();
   if (handler != options_.runtime_handler) {
     return Error(ErrorCode::kFailedPrecondition,
                  "runtime handler \"" + handler + "\" is not served by zoned (it serves \"" + options_.runtime_handler +
@@ -149,7 +150,8 @@ zoned::Status RuntimeService::run_pod_sandbox(const v1::RunPodSandboxRequest& re
   spec.hostname = zone_hostname(config);
   spec.labels = {{"io.kubernetes.pod.name", meta.name()},
                  {"io.kubernetes.pod.namespace", meta.namespace_()},
-                 {"io.kubernetes.pod.uid", meta.uid()}};
+                 {"io.kubernetes.pod.uid", meta.uid()},
+                 {kCriSandboxZoneLabel, "true"}};
   // Pod network first: netns + CNI ADD; the zone gets the CNI eth0's MAC, its vif is wired into
   // the netns once the domain exists, and its agent configures eth0 (ZoneSpec hooks).
   PodNetwork* network = options_.network;
@@ -164,7 +166,8 @@ zoned::Status RuntimeService::run_pod_sandbox(const v1::RunPodSandboxRequest& re
     const netplug::PodRef pod{spec.id, meta.name(), meta.namespace_(), meta.uid()};
     auto prepared = network->prepare(pod, capability_args(config));
     if (!prepared.ok()) {
-      return std::move(prepared).take_error().wrap("setting up the network of pod " + meta.namespace_() + "/" + meta.name());
+      return std::move(prepared).take_error().wrap("setting up the network of pod " + meta.namespace_() + "/" +
+                                                   meta.name());
     }
     auto zone_config = network->zone_config_json(*prepared, dns_of(config), spec.hostname);
     if (!zone_config.ok()) return std::move(zone_config).take_error();
@@ -173,7 +176,8 @@ zoned::Status RuntimeService::run_pod_sandbox(const v1::RunPodSandboxRequest& re
     spec.on_domain_created = [network, id = spec.id](uint32_t domid) { return network->wire(id, domid); };
   }
   auto zone = zones_.create_zone(spec);
-  if (!zone.ok()) return std::move(zone).take_error().wrap("creating the zone of pod " + meta.namespace_() + "/" + meta.name());
+  if (!zone.ok())
+    return std::move(zone).take_error().wrap("creating the zone of pod " + meta.namespace_() + "/" + meta.name());
 
   SandboxRecord record;
   record.id = zone->id;

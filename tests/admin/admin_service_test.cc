@@ -166,6 +166,11 @@ TEST_CASE("errors keep their meaning as gRPC status codes, with the message") {
     empty_image.add_images("");
     CHECK(create_zone(f, empty_image).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(get_zone(f, "").error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    v1::ZoneSpec reserved_label;  // would pass the zone off as a CRI pod's, which restarts remove
+    (*reserved_label.mutable_labels())["io.zoned.cri-sandbox"] = "true";
+    auto reserved = create_zone(f, reserved_label);
+    CHECK(reserved.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(reserved.error_message(), ContainsSubstring("io.zoned.cri-sandbox") && ContainsSubstring("reserved"));
 
     grpc::ClientContext cc;
     v1::StopZoneRequest stop;

@@ -304,6 +304,35 @@ TEST_CASE("a restarted service finds its pods and containers; a vanished zone ma
   CHECK(f.list_containers().empty());
 }
 
+TEST_CASE("a restart removes the zone of a pod whose record was never written, and only that zone") {
+  RuntimeFixture f;
+  std::string pod = f.run_pod("recorded");
+  // What a daemon that died inside RunPodSandbox, after create_zone, leaves behind.
+  zoned::zone_runtime::ZoneSpec interrupted;
+  interrupted.name = "interrupted";
+  interrupted.labels = {{"io.kubernetes.pod.name", "interrupted"}, {"io.zoned.cri-sandbox", "true"}};
+  auto orphan = f.zones.create_zone(interrupted);
+  REQUIRE(orphan.ok());
+  // A zone made through the admin API, even one with pod-like labels, is not the CRI's.
+  zoned::zone_runtime::ZoneSpec admin;
+  admin.name = "admin-made";
+  admin.labels = {{"io.kubernetes.pod.name", "lookalike"}};
+  auto mine = f.zones.create_zone(admin);
+  REQUIRE(mine.ok());
+  REQUIRE(f.zones.get_zone(pod).ok());
+  CHECK(f.zones.get_zone(pod)->spec.labels.at("io.zoned.cri-sandbox") == "true");
+
+  f.restart();
+  CHECK(f.zones.get_zone(orphan->id).error().code() == zoned::ErrorCode::kNotFound);
+  CHECK(f.zones.get_zone(mine->id).ok());
+  auto kept = f.zones.get_zone(pod);
+  REQUIRE(kept.ok());
+  CHECK(kept->state == zoned::zone_runtime::ZoneState::kRunning);
+  auto pods = f.list_pods();
+  REQUIRE(pods.size() == 1);
+  CHECK(pods[0].id() == pod);
+}
+
 TEST_CASE("ten pods started at once get ten distinct ids") {
   RuntimeFixture f;
   std::vector<std::thread> threads;
@@ -324,7 +353,9 @@ TEST_CASE("ten pods started at once get ten distinct ids") {
   CHECK(f.list_pods().size() == 10);
 }
 
-TEST_CASE("Exec, Attach, PortForward are UNAVAILABLE without a streaming server; UpdateContainerResources is not implemented") {
+TEST_CASE(
+    "Exec, Attach, PortForward are UNAVAILABLE without a streaming server; UpdateContainerResources is not "
+    "implemented") {
   RuntimeFixture f;
   {
     grpc::ClientContext cc;
@@ -341,8 +372,7 @@ TEST_CASE("Exec, Attach, PortForward are UNAVAILABLE without a streaming server;
   {
     grpc::ClientContext cc;
     v1::PortForwardResponse response;
-    CHECK(f.stub->PortForward(&cc, v1::PortForwardRequest(), &response).error_code() ==
-          grpc::StatusCode::UNAVAILABLE);
+    CHECK(f.stub->PortForward(&cc, v1::PortForwardRequest(), &response).error_code() == grpc::StatusCode::UNAVAILABLE);
   }
   grpc::ClientContext cc;
   v1::UpdateContainerResourcesResponse response;

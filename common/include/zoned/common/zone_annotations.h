@@ -1,5 +1,5 @@
-// Annotations zoned itself puts into a container's config.json for the zone agent (users' own
-// annotations with these keys are dropped by the daemon).
+// Annotations and labels zoned itself sets (users' own ones with these keys are dropped or
+// refused by the daemon).
 #pragma once
 
 namespace zoned {
@@ -8,5 +8,11 @@ namespace zoned {
 // network and IPC namespaces, which the pod's containers share: the agent writes them to
 // /proc/sys before the container is created and removes the annotation from the spec.
 inline constexpr char kZoneSysctlsAnnotation[] = "io.zoned.zone-sysctls";
+
+// The zone label that marks a zone made by the CRI runtime for a pod sandbox (value "true"). A
+// zone with it but without a CRI record was left by a daemon that died inside RunPodSandbox;
+// the restarted daemon removes it. The admin API refuses zone labels under "io.zoned.".
+inline constexpr char kCriSandboxZoneLabel[] = "io.zoned.cri-sandbox";
+inline constexpr char kReservedLabelPrefix[] = "io.zoned.";
 
 }  // namespace zoned

@@ -7,7 +7,8 @@
 // UNAVAILABLE without one). UpdateContainerResources,
 // CheckpointContainer, GetContainerEvents and the metrics RPCs answer UNIMPLEMENTED with a
 // message. Pods whose runtime handler is not ours are refused with a message naming the
-// handlers this runtime serves.
+// handlers this runtime serves (RoutingRuntimeService in upstream.h sends them upstream
+// instead, when one is configured).
 #pragma once
 
 #include <map>
@@ -56,6 +57,10 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   ~RuntimeService() override;
   // The server behind Exec, Attach and PortForward URLs; must outlive the service's RPCs.
   void set_streaming_server(streaming::StreamingServer* server);
+  // Whether this runtime's records hold the pod or container (an id or unique id prefix):
+  // RoutingRuntimeService (upstream.h) sends the calls on other ids upstream.
+  bool owns_sandbox(const std::string& id);
+  bool owns_container(const std::string& id);
 
   using Ctx = grpc::ServerContext;
   grpc::Status Version(Ctx*, const runtime::v1::VersionRequest*, runtime::v1::VersionResponse*) override;
