@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "options.h"
-#include "zoned/admin/admin_server.h"
 #include "state_lock.h"
+#include "zoned/admin/admin_server.h"
 #include "zoned/common/config.h"
 #include "zoned/common/log.h"
 #include "zoned/common/version.h"
@@ -22,9 +22,10 @@
 #include "zoned/cri/runtime_service.h"
 #include "zoned/cri/server.h"
 #include "zoned/cri/streaming_backend.h"
-#include "zoned/streaming/server.h"
+#include "zoned/cri/upstream.h"
 #include "zoned/image_store/image_store.h"
 #include "zoned/oci/http_registry_client.h"
+#include "zoned/streaming/server.h"
 #include "zoned/xen/xen_hypervisor.h"
 #include "zoned/zone_runtime/loop_device.h"
 #include "zoned/zone_runtime/zone_manager.h"
@@ -52,7 +53,8 @@ std::string config_json(const zoned::Config& c, const std::string& source) {
       {"cri",
        {{"runtime_handler", c.cri.runtime_handler},
         {"default_runtime_handler", c.cri.default_runtime_handler},
-        {"cgroup_driver", c.cri.cgroup_driver}}},
+        {"cgroup_driver", c.cri.cgroup_driver},
+        {"upstream_endpoint", c.cri.upstream_endpoint}}},
   };
   for (const auto& [host, r] : c.registries) {
     j["registries"][host] = {
@@ -115,7 +117,8 @@ zoned::zone_runtime::ZoneManagerOptions zone_options(const zoned::Config& config
   o.state_dir = config.state_dir;
   o.kernel = config.zones.kernel;
   o.initramfs = config.zones.initramfs;
-  o.default_type = config.zones.type == "pvh" ? zoned::zone_runtime::DomainType::kPvh : zoned::zone_runtime::DomainType::kPv;
+  o.default_type =
+      config.zones.type == "pvh" ? zoned::zone_runtime::DomainType::kPvh : zoned::zone_runtime::DomainType::kPv;
   o.default_memory_mib = config.zones.memory_mib;
   o.max_memory_mib = config.zones.max_memory_mib;
   o.default_vcpus = config.zones.vcpus;
@@ -135,8 +138,8 @@ zoned::Result<zoned::zone_runtime::XenPaths> xen_paths_for(const zoned::Config& 
   if (!script.empty() && ::access(script.c_str(), X_OK) != 0) {
     const int err = errno;
     if (config.zones.block_script_set) {
-      return zoned::Error(zoned::ErrorCode::kInvalidArgument, "zones.block_script " + script + " is not an executable file",
-                          err);
+      return zoned::Error(zoned::ErrorCode::kInvalidArgument,
+                          "zones.block_script " + script + " is not an executable file", err);
     }
     zoned::log::warn("zoned's disk hotplug script is not installed: using Xen's /etc/xen/scripts/block (slower)",
                      {{"missing", script}});
@@ -150,8 +153,7 @@ zoned::Result<zoned::zone_runtime::XenPaths> xen_paths_for(const zoned::Config& 
       return zoned::Error(zoned::ErrorCode::kInvalidArgument, "zones.vif_script " + vif + " is not an executable file",
                           errno);
     }
-    zoned::log::warn("zoned's vif hotplug script is not installed: pod vifs use Xen's vif-bridge",
-                     {{"missing", vif}});
+    zoned::log::warn("zoned's vif hotplug script is not installed: pod vifs use Xen's vif-bridge", {{"missing", vif}});
     return paths;
   }
   paths.vif_script = vif;
@@ -251,7 +253,8 @@ int main(int argc, char** argv) {
   runtime_options.default_runtime_handler = config.cri.default_runtime_handler;
   runtime_options.cgroup_driver = config.cri.cgroup_driver;
   runtime_options.config_json = config_json(config, config_source);
-  zoned::cri::PodNetwork pod_network(pod_network_options(config), zoned::cri::make_vif_wirer(vif_wiring_options(config)));
+  zoned::cri::PodNetwork pod_network(pod_network_options(config),
+                                     zoned::cri::make_vif_wirer(vif_wiring_options(config)));
   runtime_options.network = &pod_network;
   auto runtime_service = zoned::cri::RuntimeService::open(runtime_options, hypervisor, *zone_manager, store->get());
   if (!runtime_service.ok()) {
@@ -271,7 +274,22 @@ int main(int argc, char** argv) {
   }
   (*runtime_service)->set_streaming_server(streaming->get());
   zoned::cri::ImageService image_service(**store);
-  zoned::cri::Server server({runtime_service->get(), &image_service});
+  // With [cri] upstream_endpoint, the pods of other handlers go to that runtime (upstream.h).
+  std::unique_ptr<zoned::cri::RoutingRuntimeService> routing_runtime;
+  std::unique_ptr<zoned::cri::RoutingImageService> routing_images;
+  std::vector<grpc::Service*> cri_services = {runtime_service->get(), &image_service};
+  if (!config.cri.upstream_endpoint.empty()) {
+    auto channel = zoned::cri::upstream_channel(config.cri.upstream_endpoint);
+    if (!channel.ok()) return fail(kExitUsage, "invalid configuration: " + channel.error().describe());
+    zoned::cri::RoutingOptions routing{config.cri.runtime_handler, config.cri.default_runtime_handler,
+                                       config.cri.upstream_endpoint};
+    routing_runtime = std::make_unique<zoned::cri::RoutingRuntimeService>(**runtime_service, *channel, routing);
+    routing_images = std::make_unique<zoned::cri::RoutingImageService>(image_service, *channel, routing);
+    cri_services = {routing_runtime.get(), routing_images.get()};
+    zoned::log::info("pods of other handlers go to the upstream CRI runtime",
+                     {{"upstream", config.cri.upstream_endpoint}});
+  }
+  zoned::cri::Server server(cri_services);
   auto started = server.start({config.socket_path, config.socket_group});
   if (!started.ok()) {
     zoned::log::error("cannot start the CRI server", {{"error", started.error().describe()}});

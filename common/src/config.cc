@@ -291,8 +291,9 @@ Status parse_cni(Config& config, std::string_view origin, const toml::node& node
     if (key.str() == "conf_dir" || key.str() == "cache_dir" || key.str() == "netns_dir") {
       auto v = as_absolute_path(origin, value, full);
       if (!v.ok()) return std::move(v).take_error();
-      (key.str() == "conf_dir" ? config.cni.conf_dir : key.str() == "cache_dir" ? config.cni.cache_dir
-                                                                                : config.cni.netns_dir) = *v;
+      (key.str() == "conf_dir"    ? config.cni.conf_dir
+       : key.str() == "cache_dir" ? config.cni.cache_dir
+                                  : config.cni.netns_dir) = *v;
     } else if (key.str() == "plugin_dirs") {
       const auto* array = value.as_array();
       if (array == nullptr || array->empty() || array->size() > 16) {
@@ -366,10 +367,21 @@ Status parse_cri(Config& config, std::string_view origin, const toml::node& node
         return bad_value(origin, value, full, "must be 'systemd' or 'cgroupfs'; got '" + *v + "'");
       }
       config.cri.cgroup_driver = *v;
+    } else if (key.str() == "upstream_endpoint") {
+      auto v = as_string(origin, value, full);
+      if (!v.ok()) return std::move(v).take_error();
+      const std::string path = v->rfind("unix://", 0) == 0 ? v->substr(7)
+                               : v->rfind("unix:", 0) == 0 ? v->substr(5)
+                                                           : *v;
+      if (!v->empty() && (path.empty() || path[0] != '/')) {
+        return bad_value(origin, value, full,
+                         "must be a unix socket: unix:///path or an absolute path; got '" + *v + "'");
+      }
+      config.cri.upstream_endpoint = *v;
     } else {
       return Error(ErrorCode::kInvalidArgument,
                    where(origin, value) + ": unknown key '" + full +
-                       "' (known keys: cgroup_driver, default_runtime_handler, runtime_handler)");
+                       "' (known keys: cgroup_driver, default_runtime_handler, runtime_handler, upstream_endpoint)");
     }
   }
   return ok_status();

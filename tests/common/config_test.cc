@@ -272,6 +272,12 @@ TEST_CASE("[cri]: handler names and cgroup driver, with defaults") {
   CHECK(set->cri.runtime_handler == "xen-zone");
   CHECK(set->cri.default_runtime_handler == "runc");
   CHECK(set->cri.cgroup_driver == "cgroupfs");
+  CHECK(defaults->cri.upstream_endpoint.empty());
+  for (const std::string endpoint : {"unix:///run/containerd/containerd.sock", "/run/containerd/containerd.sock"}) {
+    auto upstream = parse_config("[cri]\nupstream_endpoint = \"" + endpoint + "\"\n", "c.toml");
+    REQUIRE(upstream.ok());
+    CHECK(upstream->cri.upstream_endpoint == endpoint);
+  }
 
   struct Bad {
     std::string toml;
@@ -284,6 +290,8 @@ TEST_CASE("[cri]: handler names and cgroup driver, with defaults") {
       {"[cri]\ndefault_runtime_handler = 1\n", "'cri.default_runtime_handler' must be a string"},
       {"[cri]\ncgroup_driver = \"cgroupv2\"\n", "'cri.cgroup_driver' must be 'systemd' or 'cgroupfs'"},
       {"[cri]\nhandler = \"edera\"\n", "unknown key 'cri.handler'"},
+      {"[cri]\nupstream_endpoint = \"tcp://10.0.0.1:1234\"\n", "'cri.upstream_endpoint' must be a unix socket"},
+      {"[cri]\nupstream_endpoint = \"unix://\"\n", "'cri.upstream_endpoint' must be a unix socket"},
       {"cri = \"edera\"\n", "'cri' must be a table"},
   };
   for (const auto& bad : cases) {
@@ -352,10 +360,10 @@ TEST_CASE("[cni]: dirs, plugin dirs, timeout, with containerd's defaults; zones.
   CHECK(set->zones.vif_script.empty());
   CHECK(set->zones.vif_script_set);
 
-  for (const char* bad : {"[cni]\nconf_dir = \"rel\"\n", "[cni]\nplugin_dirs = []\n",
-                                "[cni]\nplugin_dirs = [\"rel\"]\n", "[cni]\nplugin_timeout_seconds = 0\n",
-                                "[cni]\nplugin_timeout_seconds = 601\n", "[cni]\nbin_dir = \"/x\"\n", "cni = 1\n",
-                                "[zones]\nvif_script = \"vif-zoned\"\n"}) {
+  for (const char* bad :
+       {"[cni]\nconf_dir = \"rel\"\n", "[cni]\nplugin_dirs = []\n", "[cni]\nplugin_dirs = [\"rel\"]\n",
+        "[cni]\nplugin_timeout_seconds = 0\n", "[cni]\nplugin_timeout_seconds = 601\n", "[cni]\nbin_dir = \"/x\"\n",
+        "cni = 1\n", "[zones]\nvif_script = \"vif-zoned\"\n"}) {
     CAPTURE(bad);
     auto c = parse_config(bad, "c.toml");
     REQUIRE_FALSE(c.ok());

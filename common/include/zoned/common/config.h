@@ -56,6 +56,10 @@ struct CriConfig {
   std::string runtime_handler = "edera";          // the handler whose pods run in zones
   std::string default_runtime_handler = "edera";  // the handler of pods that name none
   std::string cgroup_driver = "systemd";          // answered in RuntimeConfig: "systemd" or "cgroupfs"
+  // Another CRI runtime (e.g. containerd's socket) that runs the pods of every other handler,
+  // unchanged; list results are merged (cri/include/zoned/cri/upstream.h). "": such pods are
+  // refused. unix:///path or an absolute path.
+  std::string upstream_endpoint;
 };
 
 // [streaming]: the server behind the URLs of the CRI Exec, Attach and PortForward RPCs (kubelet
