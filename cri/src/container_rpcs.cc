@@ -13,6 +13,7 @@
 #include "zoned/cri/rpc.h"
 #include "zoned/cri/runtime_service.h"
 #include "zoned/image_store/image_store.h"
+#include "zoned/oci/runtime_spec.h"
 
 namespace zoned::cri {
 
@@ -34,7 +35,8 @@ Result<std::string> join_log_path(const std::string& dir, const std::string& pat
   }
   std::string rel = path;
   while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
-  if (rel.empty() || rel.back() == '/') return Error(ErrorCode::kInvalidArgument, "container log_path \"" + path + "\" names no file");
+  if (rel.empty() || rel.back() == '/')
+    return Error(ErrorCode::kInvalidArgument, "container log_path \"" + path + "\" names no file");
   if (rel == ".." || rel.rfind("../", 0) == 0 || rel.find("/../") != std::string::npos ||
       (rel.size() >= 3 && rel.compare(rel.size() - 3, 3, "/..") == 0) || rel.find('\0') != std::string::npos) {
     return Error(ErrorCode::kInvalidArgument, "container log_path \"" + path + "\" leaves the log directory");
@@ -133,7 +135,8 @@ void RuntimeService::fill_container_status(const CriContainerRecord& record, v1:
   *s->mutable_annotations() = record.config.annotations();
   *s->mutable_mounts() = record.config.mounts();
   s->set_log_path(record.log_path);
-  if (record.config.linux().has_resources()) *s->mutable_resources()->mutable_linux() = record.config.linux().resources();
+  if (record.config.linux().has_resources())
+    *s->mutable_resources()->mutable_linux() = record.config.linux().resources();
   auto c = zones_.get_container(record.id);
   if (!c.ok()) {
     // The zone was removed behind our back (admin API): the container surely is not running.
@@ -252,6 +255,29 @@ grpc::Status RuntimeService::ContainerStatus(Ctx*, const v1::ContainerStatusRequ
       (*response->mutable_info())["info"] = info.dump();
     }
     return ok_status();
+  });
+}
+
+// As containerd: the new limits replace the old ones (crun update in the zone), and
+// ContainerStatus reports them from then on. Windows resources are ignored (a Linux runtime).
+grpc::Status RuntimeService::UpdateContainerResources(Ctx*, const v1::UpdateContainerResourcesRequest* request,
+                                                      v1::UpdateContainerResourcesResponse*) {
+  return run_rpc("UpdateContainerResources", [&]() -> zoned::Status {
+    if (request->container_id().empty()) return Error(ErrorCode::kInvalidArgument, "container id is empty");
+    auto found = store_->container(request->container_id());
+    if (!found) return Error(ErrorCode::kNotFound, "container " + request->container_id() + " not found");
+    if (!request->has_linux()) return ok_status();  // nothing asked of a Linux runtime
+    oci::ContainerSpecInput in;
+    apply_resources(request->linux(), in);
+    auto json = oci::update_resources_json(in.resources);
+    if (!json.ok()) return std::move(json).take_error();
+    auto mu = pod_lock(found->sandbox_id);
+    std::lock_guard lock(*mu);
+    auto record = store_->container(found->id);
+    if (!record) return Error(ErrorCode::kNotFound, "container " + request->container_id() + " not found");
+    ZONED_TRY(zones_.update_container_resources(record->id, *json));
+    *record->config.mutable_linux()->mutable_resources() = request->linux();
+    return store_->put_container(*record);
   });
 }
 

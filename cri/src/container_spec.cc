@@ -40,7 +40,8 @@ Status apply_seccomp(const v1::LinuxContainerSecurityContext& sc, oci::Container
     localhost = path.substr(std::string("localhost/").size());
   }
   if (localhost.empty() || localhost.front() != '/') {
-    return Error(ErrorCode::kInvalidArgument, "seccomp: a Localhost profile needs an absolute path, got \"" + localhost + "\"");
+    return Error(ErrorCode::kInvalidArgument,
+                 "seccomp: a Localhost profile needs an absolute path, got \"" + localhost + "\"");
   }
   auto profile = fs::read_file(localhost, kMaxSeccompProfileBytes);
   if (!profile.ok()) return std::move(profile).take_error().wrap("seccomp: reading the Localhost profile " + localhost);
@@ -63,7 +64,8 @@ Status apply_security_context(const v1::LinuxContainerSecurityContext& sc, oci::
   in.privileged = sc.privileged();
   in.readonly_rootfs = sc.readonly_rootfs();
   in.no_new_privileges = sc.no_new_privs();
-  if (!sc.masked_paths().empty()) in.masked_paths = std::vector<std::string>(sc.masked_paths().begin(), sc.masked_paths().end());
+  if (!sc.masked_paths().empty())
+    in.masked_paths = std::vector<std::string>(sc.masked_paths().begin(), sc.masked_paths().end());
   if (!sc.readonly_paths().empty()) {
     in.readonly_paths = std::vector<std::string>(sc.readonly_paths().begin(), sc.readonly_paths().end());
   }
@@ -79,24 +81,14 @@ Status apply_security_context(const v1::LinuxContainerSecurityContext& sc, oci::
                  "the container asks to share a namespace of the node: a zone cannot share the node's namespaces");
   }
   if (ns.pid() == v1::TARGET) {
-    return Error(ErrorCode::kUnimplemented, "sharing another container's PID namespace (TARGET) is not implemented by zoned");
+    return Error(ErrorCode::kUnimplemented,
+                 "sharing another container's PID namespace (TARGET) is not implemented by zoned");
   }
   in.share_pid_namespace = ns.pid() == v1::POD;
   return ok_status();
 }
 
 #pragma GCC diagnostic pop
-
-void apply_resources(const v1::LinuxContainerResources& r, oci::ContainerSpecInput& in) {
-  in.resources.cpu_period = r.cpu_period();
-  in.resources.cpu_quota = r.cpu_quota();
-  in.resources.cpu_shares = r.cpu_shares();
-  in.resources.memory_limit_bytes = r.memory_limit_in_bytes();
-  in.resources.oom_score_adj = r.oom_score_adj();
-  in.resources.cpuset_cpus = r.cpuset_cpus();
-  in.resources.cpuset_mems = r.cpuset_mems();
-  for (const auto& [k, v] : r.unified()) in.resources.unified[k] = v;
-}
 
 // Host paths (and devices) would have to come from the node into the zone: not possible yet.
 Status check_mounts(const v1::ContainerConfig& c) {
@@ -118,6 +110,17 @@ Status check_mounts(const v1::ContainerConfig& c) {
 }
 
 }  // namespace
+
+void apply_resources(const v1::LinuxContainerResources& r, oci::ContainerSpecInput& in) {
+  in.resources.cpu_period = r.cpu_period();
+  in.resources.cpu_quota = r.cpu_quota();
+  in.resources.cpu_shares = r.cpu_shares();
+  in.resources.memory_limit_bytes = r.memory_limit_in_bytes();
+  in.resources.oom_score_adj = r.oom_score_adj();
+  in.resources.cpuset_cpus = r.cpuset_cpus();
+  in.resources.cpuset_mems = r.cpuset_mems();
+  for (const auto& [k, v] : r.unified()) in.resources.unified[k] = v;
+}
 
 Result<zone_runtime::ContainerSpec> translate_container(const v1::ContainerConfig& c, const v1::PodSandboxConfig& pod,
                                                         const std::string& sandbox_id, const std::string& log_path) {

@@ -21,4 +21,7 @@ Result<zone_runtime::ContainerSpec> translate_container(const runtime::v1::Conta
                                                         const runtime::v1::PodSandboxConfig& pod,
                                                         const std::string& sandbox_id, const std::string& log_path);
 
+// LinuxContainerResources -> the OCI input's resources (at create and in UpdateContainerResources).
+void apply_resources(const runtime::v1::LinuxContainerResources& resources, oci::ContainerSpecInput& in);
+
 }  // namespace zoned::cri

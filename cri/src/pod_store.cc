@@ -37,7 +37,8 @@ Status json_to_proto(const nlohmann::json& j, google::protobuf::Message* message
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   auto status = google::protobuf::util::JsonStringToMessage(j.dump(), message, options);
-  if (!status.ok()) return Error(ErrorCode::kInvalidArgument, "decoding a CRI config: " + std::string(status.message()));
+  if (!status.ok())
+    return Error(ErrorCode::kInvalidArgument, "decoding a CRI config: " + std::string(status.message()));
   return ok_status();
 }
 

@@ -181,18 +181,6 @@ grpc::Status RuntimeService::UpdateRuntimeConfig(Ctx*, const v1::UpdateRuntimeCo
   });
 }
 
-namespace {
-zoned::Status unimplemented(const std::string& what) {
-  return Error(ErrorCode::kUnimplemented, what + " is not implemented by zoned yet");
-}
-}  // namespace
-
-grpc::Status RuntimeService::UpdateContainerResources(Ctx*, const v1::UpdateContainerResourcesRequest*,
-                                                      v1::UpdateContainerResourcesResponse*) {
-  return run_rpc("UpdateContainerResources",
-                 [] { return unimplemented("UpdateContainerResources (changing a running container's limits)"); });
-}
-
 // Exec, Attach and PortForward: streaming_rpcs.cc.
 
 }  // namespace zoned::cri

@@ -40,9 +40,9 @@ Result<CriContainerRecord> RuntimeService::running_container(const std::string& 
   auto state = zones_.get_container(record->id);
   if (!state.ok()) return state.error().wrap("container " + id);
   if (state->state != zone_runtime::ContainerState::kRunning) {
-    return Error(ErrorCode::kFailedPrecondition,
-                 "container " + id + " is not running (" + std::string(zone_runtime::container_state_name(state->state)) +
-                     ")");
+    return Error(
+        ErrorCode::kFailedPrecondition,
+        "container " + id + " is not running (" + std::string(zone_runtime::container_state_name(state->state)) + ")");
   }
   return *record;
 }

@@ -63,6 +63,7 @@ Result<std::vector<std::string>> resolve_readonly_paths(const ContainerSpecInput
 // --- linux section (runtime_spec_linux.cc) ---
 
 Json build_namespaces(const ContainerSpecInput& input);
+Result<Json> build_limits(const ContainerSpecInput::Resources& r);
 Result<Json> build_resources(const ContainerSpecInput& input);
 Status check_oom_score_adj(int64_t adj);
 Status check_cgroups_path(std::string_view path);

@@ -140,11 +140,9 @@ Json build_namespaces(const ContainerSpecInput& input) {
   return ns;
 }
 
-Result<Json> build_resources(const ContainerSpecInput& input) {
-  const auto& r = input.resources;
+// The cgroup limits alone (cpu, memory, pids, unified): also what `crun update` takes.
+Result<Json> build_limits(const ContainerSpecInput::Resources& r) {
   Json res = Json::object();
-  // Deny every device but those crun always creates (null, zero, full, tty, random, urandom...).
-  res["devices"] = Json::array({{{"allow", input.privileged}, {"access", "rwm"}}});
   auto cpu = build_cpu(r);
   if (!cpu.ok()) return std::move(cpu).take_error();
   if (!cpu->empty()) res["cpu"] = std::move(*cpu);
@@ -160,6 +158,14 @@ Result<Json> build_resources(const ContainerSpecInput& input) {
     ZONED_TRY(check_unified(r.unified));
     res["unified"] = r.unified;
   }
+  return res;
+}
+
+Result<Json> build_resources(const ContainerSpecInput& input) {
+  auto res = build_limits(input.resources);
+  if (!res.ok()) return std::move(res).take_error();
+  // Deny every device but those crun always creates (null, zero, full, tty, random, urandom...).
+  (*res)["devices"] = Json::array({{{"allow", input.privileged}, {"access", "rwm"}}});
   return res;
 }
 
@@ -186,4 +192,11 @@ Status check_annotations(const std::map<std::string, std::string>& annotations) 
 }
 
 }  // namespace spec_internal
+
+Result<std::string> update_resources_json(const ContainerSpecInput::Resources& resources) {
+  auto limits = spec_internal::build_limits(resources);
+  if (!limits.ok()) return std::move(limits).take_error();
+  return limits->dump();
+}
+
 }  // namespace zoned::oci

@@ -233,6 +233,34 @@ TEST_CASE("delete: refused while running; then bundle, overlay and (with its las
   REQUIRE(h.call(create_request("a", 1, {"/bin/true"})).has_ack());
 }
 
+TEST_CASE("update: crun update gets the resources of a created or running container; exited ones are refused") {
+  AgentHarness h;
+  h.make_device("xvdb");
+  REQUIRE(h.connect());
+  REQUIRE(h.call(create_request("c", 1, {"/bin/sleep", "30"})).has_ack());
+  const std::string applied = h.options().crun_root + "/c/resources.json";
+  const std::string limits = R"({"cpu":{"quota":50000,"period":100000},"memory":{"limit":268435456}})";
+  auto created = h.call(update_request("c", limits));  // created, not started yet: allowed
+  INFO(created.DebugString());
+  REQUIRE(created.has_ack());
+  CHECK(nlohmann::json::parse(slurp(applied)) == nlohmann::json::parse(limits));
+  REQUIRE(h.call(start_request("c")).has_ack());
+  REQUIRE(h.call(update_request("c", R"({"pids":{"limit":64}})")).has_ack());
+  CHECK(nlohmann::json::parse(slurp(applied))["pids"]["limit"] == 64);
+
+  // crun's failure is passed on with its message; bad JSON never reaches crun.
+  auto failed = h.call(update_request("c", R"({"fake-crun.fail":"update"})"));
+  CHECK(error_code(failed) == Error::CODE_INTERNAL);
+  CHECK_THAT(failed.error().message(), ContainsSubstring("crun update c") && ContainsSubstring("on purpose"));
+  CHECK(error_code(h.call(update_request("c", "[1,2]"))) == Error::CODE_INVALID_ARGUMENT);
+  CHECK(error_code(h.call(update_request("c", "{not json"))) == Error::CODE_INVALID_ARGUMENT);
+  CHECK(error_code(h.call(update_request("nope", "{}"))) == Error::CODE_NOT_FOUND);
+
+  REQUIRE(h.call(signal_request("c", 9)).has_ack());
+  REQUIRE(h.run_until([&] { return h.container_exit("c").has_value(); }));
+  CHECK(error_code(h.call(update_request("c", "{}"))) == Error::CODE_FAILED_PRECONDITION);
+}
+
 TEST_CASE("user and group names are resolved in the image") {
   AgentHarness h;
   h.make_device("xvdb");

@@ -283,6 +283,13 @@ Request wait_request(const std::string& id) {
   return r;
 }
 
+Request update_request(const std::string& id, const std::string& resources_json) {
+  Request r;
+  r.mutable_update_container()->set_container_id(id);
+  r.mutable_update_container()->set_resources_json(resources_json);
+  return r;
+}
+
 Request delete_request(const std::string& id) {
   Request r;
   r.mutable_delete_container()->set_container_id(id);

@@ -101,6 +101,7 @@ Request start_request(const std::string& id);
 Request signal_request(const std::string& id, std::uint32_t sig);
 Request wait_request(const std::string& id);
 Request delete_request(const std::string& id);
+Request update_request(const std::string& id, const std::string& resources_json);
 Request list_request();
 Request exec_request(const std::string& container, const std::string& exec, std::uint32_t stream,
                      const std::vector<std::string>& args, bool stdin = false, bool tty = false);

@@ -297,8 +297,8 @@ TEST_CASE("ListContainers filters by id prefix, state, pod and labels") {
   REQUIRE(got.size() == 1);
   CHECK(got[0].id() == c);
 
-  for (auto [state, expected] : {std::pair{v1::CONTAINER_RUNNING, a}, std::pair{v1::CONTAINER_EXITED, b},
-                                 std::pair{v1::CONTAINER_CREATED, c}}) {
+  for (auto [state, expected] :
+       {std::pair{v1::CONTAINER_RUNNING, a}, std::pair{v1::CONTAINER_EXITED, b}, std::pair{v1::CONTAINER_CREATED, c}}) {
     v1::ContainerFilter by_state;
     by_state.mutable_state()->set_state(state);
     got = f.list_containers(by_state);
@@ -366,6 +366,54 @@ TEST_CASE("ReopenContainerLog: a running container gets a new file; an exited on
   request.set_container_id(id);
   v1::ReopenContainerLogResponse response;
   CHECK(f.stub->ReopenContainerLog(&cc, request, &response).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_CASE("UpdateContainerResources: checked limits reach the zone, ContainerStatus reports them across a restart") {
+  RuntimeFixture f;
+  std::string pod = f.run_pod("p");
+  std::string id = f.create_container(pod, "p", "app", {"sleep"});
+  REQUIRE(f.start_container(id).ok());
+  auto update = [&](const std::string& container, const v1::LinuxContainerResources& r) {
+    grpc::ClientContext cc;
+    v1::UpdateContainerResourcesRequest request;
+    request.set_container_id(container);
+    *request.mutable_linux() = r;
+    v1::UpdateContainerResourcesResponse response;
+    return f.stub->UpdateContainerResources(&cc, request, &response);
+  };
+  v1::LinuxContainerResources limits;
+  limits.set_cpu_period(100000);
+  limits.set_cpu_quota(25000);
+  limits.set_memory_limit_in_bytes(128LL << 20);
+  (*limits.mutable_unified())["memory.high"] = "100M";
+  auto s = update(id, limits);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  auto applied = f.zones.resources_updates();
+  REQUIRE(applied.size() == 1);
+  CHECK(applied[0].first == id);
+  CHECK(nlohmann::json::parse(applied[0].second) == nlohmann::json({{"cpu", {{"period", 100000}, {"quota", 25000}}},
+                                                                    {"memory", {{"limit", 128LL << 20}}},
+                                                                    {"unified", {{"memory.high", "100M"}}}}));
+  f.restart();
+  v1::ContainerStatusResponse status;
+  REQUIRE(f.container_status(id, &status).ok());
+  CHECK(status.status().resources().linux().cpu_quota() == 25000);
+  CHECK(status.status().resources().linux().memory_limit_in_bytes() == 128LL << 20);
+
+  // Bad limits never reach the zone; unknown ids and exited containers are refused.
+  v1::LinuxContainerResources bad;
+  bad.set_cpu_shares(1);
+  auto refused = update(id, bad);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(refused.error_message(), ContainsSubstring("cpu_shares"));
+  CHECK(f.zones.resources_updates().size() == 1);
+  CHECK(update(std::string(64, 'f'), limits).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(update("", limits).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  REQUIRE(f.stop_container(id).ok());
+  CHECK(update(id, limits).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  REQUIRE(f.container_status(id, &status).ok());
+  CHECK(status.status().resources().linux().cpu_quota() == 25000);  // unchanged by the refusals
 }
 
 TEST_CASE("stats of pods and containers come from the zone") {

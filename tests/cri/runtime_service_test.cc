@@ -353,9 +353,7 @@ TEST_CASE("ten pods started at once get ten distinct ids") {
   CHECK(f.list_pods().size() == 10);
 }
 
-TEST_CASE(
-    "Exec, Attach, PortForward are UNAVAILABLE without a streaming server; UpdateContainerResources is not "
-    "implemented") {
+TEST_CASE("Exec, Attach, PortForward are UNAVAILABLE without a streaming server") {
   RuntimeFixture f;
   {
     grpc::ClientContext cc;
@@ -374,9 +372,4 @@ TEST_CASE(
     v1::PortForwardResponse response;
     CHECK(f.stub->PortForward(&cc, v1::PortForwardRequest(), &response).error_code() == grpc::StatusCode::UNAVAILABLE);
   }
-  grpc::ClientContext cc;
-  v1::UpdateContainerResourcesResponse response;
-  auto s = f.stub->UpdateContainerResources(&cc, v1::UpdateContainerResourcesRequest(), &response);
-  CHECK(s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
-  CHECK_FALSE(s.error_message().empty());
 }

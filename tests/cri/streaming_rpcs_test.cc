@@ -266,7 +266,8 @@ TEST_CASE("Attach: the client writes to the container's stdin and reads its outp
   auto session = sc::CommandSession::start(url, options, o.to_out(), o.to_err());
   REQUIRE(session.ok());
   REQUIRE((*session)->write_stdin("hello attach\n").ok());
-  for (int i = 0; i < 500 && o.get_out() != "hello attach\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && o.get_out() != "hello attach\n"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(o.get_out() == "hello attach\n");
   CHECK(f.zones.last_attach().stdin);
   (*session)->abort();

@@ -266,6 +266,14 @@ idm::v1::Response FakeAgent::dispatch(const idm::v1::Request& request, bool& pow
     }
     case R::kDeleteContainer: return delete_container(request.delete_container().container_id());
     case R::kListContainers: return list_containers();
+    case R::kUpdateContainer: {
+      const auto& u = request.update_container();
+      requests_.push_back("UpdateContainer " + u.container_id() + " " + u.resources_json());
+      if (containers_.count(u.container_id()) == 0) {
+        return error(idm::v1::Error::CODE_NOT_FOUND, "no container " + u.container_id());
+      }
+      return ack();
+    }
     case R::kExecStart: return exec_start(request.exec_start());
     case R::kSignalExec: return signal_exec(request.signal_exec().exec_id(), request.signal_exec().signal());
     case R::kResizeTty:
@@ -470,8 +478,8 @@ idm::v1::Response FakeAgent::shutdown() {
 idm::v1::Response FakeAgent::port_forward_open(const idm::v1::PortForwardOpen& r) {
   requests_.push_back("PortForwardOpen " + std::to_string(r.stream_id()) + " " + std::to_string(r.port()));
   if (r.port() != 7 && r.port() != 13 && r.port() != 666) {
-    return error(idm::v1::Error::CODE_FAILED_PRECONDITION, "connect to 127.0.0.1:" + std::to_string(r.port()) +
-                                                       ": Connection refused");
+    return error(idm::v1::Error::CODE_FAILED_PRECONDITION,
+                 "connect to 127.0.0.1:" + std::to_string(r.port()) + ": Connection refused");
   }
   ports_[r.stream_id()] = FakePort{r.port(), r.window(), {}};
   if (r.port() == 13) {

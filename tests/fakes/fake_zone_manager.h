@@ -17,23 +17,22 @@
 // `fail_next` makes the next call fail with the given error.
 #pragma once
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstring>
 
 #include "zoned/common/unique_fd.h"
 #include "zoned/zone_runtime/zone_manager.h"
@@ -334,6 +333,23 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
 
   // The fake writes each log line by opening the path anew, so a renamed log is replaced by a
   // new file at the next line; reopening creates it at once, as the real one does.
+  Status update_container_resources(const std::string& key, const std::string& resources_json) override {
+    std::lock_guard lock(mu_);
+    ZONED_TRY(enter("update_container_resources " + key));
+    auto* c = find_container(key);
+    if (c == nullptr) return container_error(key);
+    if (c->record.state != ContainerState::kCreated && c->record.state != ContainerState::kRunning) {
+      return Error(ErrorCode::kFailedPrecondition, "container " + c->record.spec.name + " is not created or running");
+    }
+    resources_updates_.emplace_back(c->record.id, resources_json);
+    return ok_status();
+  }
+  // What update_container_resources applied: {container id, resources JSON}, in order.
+  std::vector<std::pair<std::string, std::string>> resources_updates() {
+    std::lock_guard lock(mu_);
+    return resources_updates_;
+  }
+
   Status reopen_container_log(const std::string& key) override {
     std::lock_guard lock(mu_);
     ZONED_TRY(enter("reopen_container_log " + key));
@@ -405,8 +421,8 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-      return Error(ErrorCode::kUnavailable, "connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno),
-                   errno);
+      return Error(ErrorCode::kUnavailable,
+                   "connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno), errno);
     }
     return std::unique_ptr<zone_runtime::PortStream>(std::make_unique<TcpStream>(std::move(fd)));
   }
@@ -751,6 +767,7 @@ class FakeZoneManager final : public zone_runtime::ZoneManager {
   size_t last_max_output_ = 0;
   std::chrono::seconds last_grace_{0};
   zone_runtime::ContainerSpec last_container_spec_;
+  std::vector<std::pair<std::string, std::string>> resources_updates_;
   std::mt19937_64 rng_{20250101};
   uint32_t next_domid_ = 1;
   bool lookup_ambiguous_ = false;

@@ -186,6 +186,12 @@ std::vector<Sample> sample_envelopes() {
       R"({"mac":"0a:58:0a:58:00:05","mtu":1500,"addresses":[{"family":4,"address":"10.88.0.5","prefix_length":16}]})");
   add("configure network", configure_network);
 
+  Envelope update = request(12);
+  update.mutable_request()->mutable_update_container()->set_container_id("c1");
+  update.mutable_request()->mutable_update_container()->set_resources_json(
+      R"({"cpu":{"quota":50000,"period":100000}})");
+  add("update container", update);
+
   Envelope pf_open = request(15);
   pf_open.mutable_request()->mutable_port_forward_open()->set_stream_id(101);
   pf_open.mutable_request()->mutable_port_forward_open()->set_port(8080);

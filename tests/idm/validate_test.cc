@@ -138,6 +138,22 @@ TEST_CASE("container creation needs a config and a plain device name", "[idm][va
   require_invalid(e, "oci_config_json: empty or too long");
 }
 
+TEST_CASE("a resources update names a container and carries bounded JSON", "[idm][validate]") {
+  Envelope e;
+  e.set_id(1);
+  auto* u = e.mutable_request()->mutable_update_container();
+  u->set_container_id("c1");
+  u->set_resources_json(R"({"memory":{"limit":1048576}})");
+  CHECK(validate(e).ok());
+  u->set_resources_json(std::string(kMaxResourcesBytes + 1, ' '));
+  require_invalid(e, "request.update_container.resources_json: empty or too long");
+  u->clear_resources_json();
+  require_invalid(e, "request.update_container.resources_json: empty or too long");
+  u->set_resources_json("{}");
+  u->set_container_id("../c1");
+  CHECK_FALSE(validate(e).ok());
+}
+
 TEST_CASE("container user and group names are optional, bounded and printable", "[idm][validate]") {
   Envelope e;
   e.set_id(1);

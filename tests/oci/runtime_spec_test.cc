@@ -811,6 +811,28 @@ TEST_CASE("runtime spec: out-of-range resources are InvalidArgument naming the f
   }
 }
 
+TEST_CASE("update_resources_json: the limits crun update takes, checked like the spec's, no devices") {
+  oci::ContainerSpecInput::Resources r;
+  r.cpu_quota = 20000;
+  r.cpu_period = 100000;
+  r.memory_limit_bytes = 64LL << 20;
+  r.unified = {{"memory.high", "60M"}};
+  r.oom_score_adj = 500;
+  auto json = oci::update_resources_json(r);
+  REQUIRE(json.ok());
+  CHECK(Json::parse(*json) == Json({{"cpu", {{"period", 100000}, {"quota", 20000}}},
+                                    {"memory", {{"limit", 64LL << 20}}},
+                                    {"unified", {{"memory.high", "60M"}}}}));
+  CHECK(Json::parse(*oci::update_resources_json({})) == Json::object());
+  r.cpu_shares = 1;
+  auto bad = oci::update_resources_json(r);
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message(), ContainsSubstring("resources.cpu_shares"));
+  r.cpu_shares = 0;
+  r.unified = {{"../memory.max", "1"}};
+  CHECK_FALSE(oci::update_resources_json(r).ok());
+}
+
 TEST_CASE("runtime spec: rlimits only when given, checked") {
   auto in = defaults();
   in.rlimits = {{"RLIMIT_NOFILE", 1024, 4096}, {"RLIMIT_NPROC", 100, 100}};

@@ -522,6 +522,21 @@ TEST_CASE_METHOD(Fixture, "stop_container kills a container that ignores SIGTERM
   CHECK(get(c.id).exit_code == 137);
 }
 
+TEST_CASE_METHOD(Fixture, "update_container_resources sends the limits to the agent; an exited container is refused",
+                 "[zone-manager]") {
+  open();
+  const ZoneRecord z = zone();
+  auto c = started(z, "sleeper", {"sleep"});
+  const std::string limits = R"({"memory":{"limit":67108864}})";
+  REQUIRE(manager->update_container_resources(c.id, limits).ok());
+  CHECK(agent(z)->saw("UpdateContainer " + c.id + " " + limits));
+  CHECK(manager->update_container_resources("ffffffff", limits).error().code() == ErrorCode::kNotFound);
+  REQUIRE(manager->stop_container(c.id, 10s).ok());
+  auto refused = manager->update_container_resources(c.id, limits);
+  CHECK(refused.error().code() == ErrorCode::kFailedPrecondition);
+  CHECK_THAT(refused.error().message(), ContainsSubstring("not created or running"));
+}
+
 TEST_CASE_METHOD(Fixture, "remove_container forgets a container, its default log, and is idempotent",
                  "[zone-manager]") {
   open();
@@ -922,8 +937,7 @@ TEST_CASE_METHOD(Fixture, "after a restart, stopped zones stay as they were", "[
   CHECK(host.created_specs().size() == 1);  // nothing was rebuilt
 }
 
-TEST_CASE_METHOD(Fixture, "after a restart, a stop that the daemon's death interrupted is finished",
-                 "[zone-manager]") {
+TEST_CASE_METHOD(Fixture, "after a restart, a stop that the daemon's death interrupted is finished", "[zone-manager]") {
   open();
   const ZoneRecord z = zone();
   auto c = started(z, "sleeper", {"sleep"});

@@ -1,7 +1,6 @@
 // Containers in zones: create (with the image's disk hot-added if needed), start, stop, remove, wait.
-#include <csignal>
-
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -23,10 +22,10 @@ uint32_t parse_signal(std::string name) {
   }
   std::transform(name.begin(), name.end(), name.begin(), [](char c) { return static_cast<char>(std::toupper(c)); });
   if (name.rfind("SIG", 0) == 0) name = name.substr(3);
-  static const std::pair<const char*, uint32_t> known[] = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-      {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"WINCH", SIGWINCH},
-      {"PWR", SIGPWR}};
+  static const std::pair<const char*, uint32_t> known[] = {{"HUP", SIGHUP},     {"INT", SIGINT},   {"QUIT", SIGQUIT},
+                                                           {"KILL", SIGKILL},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+                                                           {"TERM", SIGTERM},   {"STOP", SIGSTOP}, {"CONT", SIGCONT},
+                                                           {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
   for (const auto& [n, v] : known) {
     if (name == n) return v;
   }
@@ -48,8 +47,9 @@ Result<ContainerRecord> ZoneManagerImpl::create_container(const std::string& zon
     std::lock_guard lock(mu_);
     for (const auto& c : zone->stored.containers) {
       if (c.spec.name == spec.name) {
-        return Error(ErrorCode::kAlreadyExists, "zone " + zone->stored.zone.spec.name + " already has a container named " +
-                                                    spec.name + " (" + c.id.substr(0, 12) + ")");
+        return Error(ErrorCode::kAlreadyExists, "zone " + zone->stored.zone.spec.name +
+                                                    " already has a container named " + spec.name + " (" +
+                                                    c.id.substr(0, 12) + ")");
       }
     }
   }
@@ -96,7 +96,8 @@ Result<ContainerRecord> ZoneManagerImpl::create_container(const std::string& zon
   if (!generated.ok()) return generated.error().wrap("container " + spec.name);
 
   rec.log_path = spec.log_path.empty() ? store_.zone_dir(zone_id) + "/containers/" + rec.id + ".log" : spec.log_path;
-  if (rec.log_path.front() != '/') return Error(ErrorCode::kInvalidArgument, "log path " + rec.log_path + " is not absolute");
+  if (rec.log_path.front() != '/')
+    return Error(ErrorCode::kInvalidArgument, "log path " + rec.log_path + " is not absolute");
   auto log_file = ContainerLog::open(rec.log_path);
   if (!log_file.ok()) return log_file.error().wrap("container " + spec.name);
   std::shared_ptr<ContainerLog> log_ptr = std::move(*log_file);
@@ -130,7 +131,8 @@ Result<ContainerRecord> ZoneManagerImpl::create_container(const std::string& zon
   if (username.empty() && generated->gid_from_passwd) {
     // a bare uid: the agent takes its group (and supplementary groups) from the image's passwd
     try {
-      username = std::to_string(nlohmann::json::parse(generated->config_json).at("process").at("user").at("uid").get<uint32_t>());
+      username = std::to_string(
+          nlohmann::json::parse(generated->config_json).at("process").at("user").at("uid").get<uint32_t>());
     } catch (const nlohmann::json::exception&) {
       return Error(ErrorCode::kInternal, "generated container spec has no process.user.uid");
     }
@@ -138,11 +140,13 @@ Result<ContainerRecord> ZoneManagerImpl::create_container(const std::string& zon
   create->set_username(username);
   create->set_groupname(generated->groupname);
   auto created = (*client)->call(req, options_.request_timeout);
-  if (!created.ok()) return created.error().wrap("creating container " + spec.name + " in zone " + zone->stored.zone.spec.name);
+  if (!created.ok())
+    return created.error().wrap("creating container " + spec.name + " in zone " + zone->stored.zone.spec.name);
   forget.dismiss();
   std::lock_guard lock(mu_);
   (void)persist_locked(*zone);
-  log::info("container created", {{"zone", zone_id.substr(0, 12)}, {"container", rec.id.substr(0, 12)}, {"name", spec.name}});
+  log::info("container created",
+            {{"zone", zone_id.substr(0, 12)}, {"container", rec.id.substr(0, 12)}, {"name", spec.name}});
   return rec;
 }
 
@@ -156,8 +160,8 @@ Status ZoneManagerImpl::start_container(const std::string& key) {
     auto* rec = container_in(*zone, id);
     if (!rec) return Error(ErrorCode::kNotFound, "container " + key + " not found");
     if (rec->state != ContainerState::kCreated) {
-      return Error(ErrorCode::kFailedPrecondition,
-                   "container " + rec->spec.name + " is " + std::string(container_state_name(rec->state)) + ", not created");
+      return Error(ErrorCode::kFailedPrecondition, "container " + rec->spec.name + " is " +
+                                                       std::string(container_state_name(rec->state)) + ", not created");
     }
   }
   auto client = client_of(zone->stored.zone.id);
@@ -173,6 +177,31 @@ Status ZoneManagerImpl::start_container(const std::string& key) {
     (void)persist_locked(*zone);
   }
   state_cv_.notify_all();
+  return ok_status();
+}
+
+Status ZoneManagerImpl::update_container_resources(const std::string& key, const std::string& resources_json) {
+  auto found = find_container(key);
+  if (!found.ok()) return found.error();
+  auto [zone, id] = *found;
+  std::lock_guard op(zone->op_mu);
+  {
+    std::lock_guard lock(mu_);
+    auto* rec = container_in(*zone, id);
+    if (!rec) return Error(ErrorCode::kNotFound, "container " + key + " not found");
+    if (rec->state != ContainerState::kCreated && rec->state != ContainerState::kRunning) {
+      return Error(ErrorCode::kFailedPrecondition, "container " + rec->spec.name + " is " +
+                                                       std::string(container_state_name(rec->state)) +
+                                                       ", not created or running");
+    }
+  }
+  auto client = client_of(zone->stored.zone.id);
+  if (!client.ok()) return client.error();
+  idm::v1::Request req;
+  req.mutable_update_container()->set_container_id(id);
+  req.mutable_update_container()->set_resources_json(resources_json);
+  auto updated = (*client)->call(req, options_.request_timeout);
+  if (!updated.ok()) return updated.error().wrap("updating the resources of container " + id.substr(0, 12));
   return ok_status();
 }
 
@@ -209,14 +238,16 @@ Status ZoneManagerImpl::stop_container(const std::string& key, std::chrono::seco
     req.mutable_signal_container()->set_container_id(id);
     req.mutable_signal_container()->set_signal(sig);
     auto sent = (*client)->call(req, options_.request_timeout);
-    if (!sent.ok() && sent.error().code() != ErrorCode::kNotFound) return sent.error().wrap("stopping container " + id.substr(0, 12));
+    if (!sent.ok() && sent.error().code() != ErrorCode::kNotFound)
+      return sent.error().wrap("stopping container " + id.substr(0, 12));
     if (exited_within(grace)) return ok_status();
   }
   idm::v1::Request kill;
   kill.mutable_signal_container()->set_container_id(id);
   kill.mutable_signal_container()->set_signal(SIGKILL);
   auto killed = (*client)->call(kill, options_.request_timeout);
-  if (!killed.ok() && killed.error().code() != ErrorCode::kNotFound) return killed.error().wrap("killing container " + id.substr(0, 12));
+  if (!killed.ok() && killed.error().code() != ErrorCode::kNotFound)
+    return killed.error().wrap("killing container " + id.substr(0, 12));
   if (exited_within(std::chrono::seconds(10))) return ok_status();
   return Error(ErrorCode::kDeadlineExceeded, "container " + id.substr(0, 12) + " did not exit 10 s after SIGKILL");
 }
@@ -295,8 +326,8 @@ Status ZoneManagerImpl::reopen_container_log(const std::string& key) {
     auto* rec = container_in(*zone, id);
     if (!rec) return Error(ErrorCode::kNotFound, "container " + key + " not found");
     if (rec->state != ContainerState::kRunning) {
-      return Error(ErrorCode::kFailedPrecondition,
-                   "container " + rec->spec.name + " is " + std::string(container_state_name(rec->state)) + ", not running");
+      return Error(ErrorCode::kFailedPrecondition, "container " + rec->spec.name + " is " +
+                                                       std::string(container_state_name(rec->state)) + ", not running");
     }
     if (auto it = zone->logs.find(id); it != zone->logs.end()) log = it->second;
   }

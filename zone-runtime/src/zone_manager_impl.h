@@ -47,15 +47,15 @@ struct PortState;    // zone_port_forward.cc
 
 struct Zone {
   std::mutex op_mu;
-  StoredZone stored;                                            // mu_
-  std::shared_ptr<idm::Client> client;                          // mu_
-  std::map<std::string, std::shared_ptr<ContainerLog>> logs;    // mu_, by container id
-  std::map<uint32_t, std::string> stream_to_container;          // mu_
-  std::map<uint32_t, std::shared_ptr<ExecState>> stream_to_exec;  // mu_
-  std::unique_ptr<ConsoleReader> console;                       // op_mu
+  StoredZone stored;                                                  // mu_
+  std::shared_ptr<idm::Client> client;                                // mu_
+  std::map<std::string, std::shared_ptr<ContainerLog>> logs;          // mu_, by container id
+  std::map<uint32_t, std::string> stream_to_container;                // mu_
+  std::map<uint32_t, std::shared_ptr<ExecState>> stream_to_exec;      // mu_
+  std::unique_ptr<ConsoleReader> console;                             // op_mu
   std::multimap<std::string, std::shared_ptr<AttachState>> attached;  // mu_, by container id
   std::map<uint32_t, std::shared_ptr<PortState>> stream_to_port;      // mu_
-  int64_t last_reconnect_ns = 0;                                // monitor thread only
+  int64_t last_reconnect_ns = 0;                                      // monitor thread only
 };
 
 class ZoneManagerImpl final : public ZoneManager {
@@ -80,6 +80,7 @@ class ZoneManagerImpl final : public ZoneManager {
   Result<ContainerRecord> get_container(const std::string& container) override;
   std::vector<ContainerRecord> list_containers(const std::string& zone_filter) override;
   Result<ContainerRecord> wait_container(const std::string& container, std::chrono::milliseconds timeout) override;
+  Status update_container_resources(const std::string& container, const std::string& resources_json) override;
   Status reopen_container_log(const std::string& container) override;
   Result<ExecResult> exec_sync(const ExecRequest& request, std::chrono::milliseconds timeout,
                                size_t max_output_bytes) override;

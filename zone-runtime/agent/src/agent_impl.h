@@ -95,13 +95,13 @@ struct PortForward {
   std::uint32_t port = 0;
   UniqueFd sock;
   bool connecting = false;
-  ReplyTo pending;                     // the open, answered once connected
-  std::string to_port;                 // from the daemon, not written yet (<= its window)
-  bool to_port_eof = false;            // the daemon half-closed
-  bool shut_write = false;             // ... and we passed it on
-  bool from_port_eof = false;          // the port half-closed (EOF sent)
-  std::size_t send_credit = 0;         // bytes the daemon lets us send
-  std::size_t daemon_credit = 0;       // bytes the daemon may still send us
+  ReplyTo pending;                // the open, answered once connected
+  std::string to_port;            // from the daemon, not written yet (<= its window)
+  bool to_port_eof = false;       // the daemon half-closed
+  bool shut_write = false;        // ... and we passed it on
+  bool from_port_eof = false;     // the port half-closed (EOF sent)
+  std::size_t send_credit = 0;    // bytes the daemon lets us send
+  std::size_t daemon_credit = 0;  // bytes the daemon may still send us
   std::size_t written_since_grant = 0;
 };
 
@@ -148,6 +148,7 @@ class AgentImpl {
   void start_container(const ReplyTo& to, const std::string& id);
   void on_started(const std::string& id, const CommandResult& result);
   void signal_container(const ReplyTo& to, const idm::v1::SignalContainer& request);
+  void update_container(const ReplyTo& to, const idm::v1::UpdateContainer& request);
   void wait_container(const ReplyTo& to, const std::string& id);
   void delete_container(const ReplyTo& to, const std::string& id);
   void on_deleted(const std::string& id, const CommandResult& result);
@@ -213,7 +214,7 @@ class AgentImpl {
 
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::map<std::string, std::unique_ptr<Exec>> execs_;
-  std::map<std::string, int> image_users_;  // device -> containers using its mount
+  std::map<std::string, int> image_users_;                               // device -> containers using its mount
   std::map<std::uint32_t, std::unique_ptr<PortForward>> port_forwards_;  // by stream id; per connection
 
   // Pod network: the config applied (ConfigureNetwork), empty until then.

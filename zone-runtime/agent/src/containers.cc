@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 
 #include "agent_impl.h"
 #include "bundle_files.h"
@@ -266,6 +267,37 @@ void AgentImpl::on_started(const std::string& id, const CommandResult& result) {
   started->set_pid(static_cast<std::uint32_t>(c->proc.pid));
   started->set_started_at_unix_ns(c->started_ns);
   event(std::move(body));
+}
+
+// `crun update --resources`: the daemon sends an OCI LinuxResources object; crun writes the
+// container's cgroup files. Concurrent updates run one after the other as crun serialises them.
+void AgentImpl::update_container(const ReplyTo& to, const idm::v1::UpdateContainer& request) {
+  Container* c = find_container(request.container_id());
+  if (!c) return reply_error(to, not_found(request.container_id()));
+  if ((c->phase != Phase::kCreated && c->phase != Phase::kRunning) || c->proc.exited) {
+    return reply_error(to, Error(ErrorCode::kFailedPrecondition,
+                                 "container " + c->id + " is " + (c->proc.exited ? "exited" : phase_name(c->phase)) +
+                                     ", not created or running"));
+  }
+  auto resources = nlohmann::json::parse(request.resources_json(), nullptr, false);
+  if (resources.is_discarded() || !resources.is_object()) {
+    return reply_error(to,
+                       Error(ErrorCode::kInvalidArgument, "resources of container " + c->id + ": not a JSON object"));
+  }
+  const std::string file = c->bundle + "/resources-update.json";
+  auto written = write_bundle_file(file, resources.dump());
+  if (!written.ok()) return reply_error(to, written.error().wrap("updating container " + c->id));
+  const std::string id = c->id;
+  auto pid = runner_.start(SpawnRequest{crun_argv({"update", "--resources=" + file, id})}, options_.crun_timeout, "",
+                           [this, to, id](CommandResult result) {
+                             if (!result.ok()) {
+                               reply_error(to, Error(ErrorCode::kInternal, result.describe("crun update " + id)));
+                               return;
+                             }
+                             log::info("container resources updated", {{"container", id}});
+                             reply_ack(to);
+                           });
+  if (!pid.ok()) return reply_error(to, pid.error().wrap("updating container " + id));
 }
 
 void AgentImpl::signal_container(const ReplyTo& to, const idm::v1::SignalContainer& request) {

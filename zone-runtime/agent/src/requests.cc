@@ -28,6 +28,7 @@ void AgentImpl::handle_request(std::uint64_t id, const Request& request) {
     case Request::kWaitContainer: wait_container(to, request.wait_container().container_id()); return;
     case Request::kDeleteContainer: delete_container(to, request.delete_container().container_id()); return;
     case Request::kListContainers: list_containers(to); return;
+    case Request::kUpdateContainer: update_container(to, request.update_container()); return;
     case Request::kExecStart: exec_start(to, request.exec_start()); return;
     case Request::kSignalExec: signal_exec(to, request.signal_exec()); return;
     case Request::kResizeTty: handle_resize(to, request.resize_tty()); return;

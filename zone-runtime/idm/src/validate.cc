@@ -144,6 +144,13 @@ Status check_request(const Request& r) {
     case Request::kDeleteContainer:
       return check_id("request.delete_container.container_id", r.delete_container().container_id());
     case Request::kListContainers: return ok_status();
+    case Request::kUpdateContainer: {
+      ZONED_TRY(check_id("request.update_container.container_id", r.update_container().container_id()));
+      const auto size = r.update_container().resources_json().size();
+      if (size == 0 || size > kMaxResourcesBytes)
+        return invalid("request.update_container.resources_json", "empty or too long");
+      return ok_status();
+    }
     case Request::kSignalExec:
       ZONED_TRY(check_id("request.signal_exec.exec_id", r.signal_exec().exec_id()));
       return check_signal("request.signal_exec.signal", r.signal_exec().signal(), false);

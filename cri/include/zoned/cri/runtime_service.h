@@ -4,7 +4,7 @@
 //
 // Calls on different pods run in parallel; calls on the same pod are serialised (one lock per
 // pod). Exec, Attach and PortForward return URLs of the streaming server (set_streaming_server;
-// UNAVAILABLE without one). UpdateContainerResources,
+// UNAVAILABLE without one). UpdateContainerResources runs `crun update` in the zone.
 // CheckpointContainer, GetContainerEvents and the metrics RPCs answer UNIMPLEMENTED with a
 // message. Pods whose runtime handler is not ours are refused with a message naming the
 // handlers this runtime serves (RoutingRuntimeService in upstream.h sends them upstream

@@ -107,6 +107,10 @@ struct GeneratedSpec {
 // a command and no CRI command/args is InvalidArgument "no command specified".
 Result<GeneratedSpec> generate_runtime_spec(const ImageConfig& image, const ContainerSpecInput& input);
 
+// The OCI LinuxResources object `crun update --resources` takes (cpu, memory, pids, unified),
+// checked like the same fields of generate_runtime_spec. oom_score_adj is not part of it.
+Result<std::string> update_resources_json(const ContainerSpecInput::Resources& resources);
+
 // "/zoned/<container id>".
 std::string default_cgroups_path(std::string_view container_id);
 

@@ -39,17 +39,17 @@ namespace zoned::zone_runtime {
 enum class ZoneState { kCreating, kRunning, kStopping, kStopped, kFailed };
 enum class ContainerState { kCreated, kRunning, kExited };
 
-std::string_view zone_state_name(ZoneState state);          // "creating", ...
+std::string_view zone_state_name(ZoneState state);            // "creating", ...
 std::string_view container_state_name(ContainerState state);  // "created", ...
 
 struct ZoneSpec {
-  std::string id;                           // 64 lower-case hex chosen by the caller (the CRI sandbox id); empty: random
-  std::string name;                         // human name, unique among live zones; default: the id's prefix
-  std::optional<DomainType> type;           // default: ZoneManagerOptions::default_type
-  uint64_t memory_mib = 0;                  // 0: default
-  uint32_t vcpus = 0;                       // 0: default
-  std::string hostname;                     // default: name
-  std::vector<std::string> images;          // image refs or ids attached at boot (more can follow)
+  std::string id;                   // 64 lower-case hex chosen by the caller (the CRI sandbox id); empty: random
+  std::string name;                 // human name, unique among live zones; default: the id's prefix
+  std::optional<DomainType> type;   // default: ZoneManagerOptions::default_type
+  uint64_t memory_mib = 0;          // 0: default
+  uint32_t vcpus = 0;               // 0: default
+  std::string hostname;             // default: name
+  std::vector<std::string> images;  // image refs or ids attached at boot (more can follow)
   std::map<std::string, std::string> labels;
   // Pod networking (not persisted). nic_mac: the zone gets one vif with this MAC (empty: no
   // network device); its dom0 end is nic_device_name(domid), left unbridged. on_domain_created
@@ -63,32 +63,32 @@ struct ZoneSpec {
 };
 
 struct ZoneDisk {
-  std::string image_id;   // "sha256:..."
-  std::string vdev;       // "xvdb"
+  std::string image_id;  // "sha256:..."
+  std::string vdev;      // "xvdb"
   std::string loop_device;
 };
 
 struct ZoneRecord {
-  std::string id;          // 64 hex
-  ZoneSpec spec;           // with defaults filled in
+  std::string id;  // 64 hex
+  ZoneSpec spec;   // with defaults filled in
   DomainType type = DomainType::kPv;
   ZoneState state = ZoneState::kCreating;
-  uint32_t domid = 0;      // 0 when there is no domain
-  std::string domain_name; // "zoned-<first 16 hex of id>"
+  uint32_t domid = 0;       // 0 when there is no domain
+  std::string domain_name;  // "zoned-<first 16 hex of id>"
   std::string uuid;
   std::vector<ZoneDisk> disks;
   std::vector<std::string> container_ids;
   int64_t created_at_ns = 0, started_at_ns = 0, finished_at_ns = 0;
-  std::string reason;      // CamelCase: why stopped / failed ("PoweredOff", "Crashed", "AgentTimeout", ...)
-  std::string message;     // human readable, may quote the console tail
+  std::string reason;            // CamelCase: why stopped / failed ("PoweredOff", "Crashed", "AgentTimeout", ...)
+  std::string message;           // human readable, may quote the console tail
   bool agent_connected = false;  // not persisted
 };
 
 struct ContainerSpec {
-  std::string name;          // unique in its zone
-  std::string image;         // ref or id of a pulled image
+  std::string name;   // unique in its zone
+  std::string image;  // ref or id of a pulled image
   oci::ContainerSpecInput oci;
-  std::string log_path;      // CRI-format log file (absolute); empty: <state_dir>/zones/<zone>/containers/<id>.log
+  std::string log_path;  // CRI-format log file (absolute); empty: <state_dir>/zones/<zone>/containers/<id>.log
   std::map<std::string, std::string> labels;
   // CRI stdin_once: the first attachment that closes stdin closes the container's stdin (not
   // persisted: after a daemon restart attachments no longer close it).
@@ -96,26 +96,26 @@ struct ContainerSpec {
 };
 
 struct ContainerRecord {
-  std::string id;            // 64 hex
+  std::string id;  // 64 hex
   std::string zone_id;
   ContainerSpec spec;
   std::string image_id;
   ContainerState state = ContainerState::kCreated;
-  uint32_t pid = 0;          // in the zone
+  uint32_t pid = 0;  // in the zone
   int32_t exit_code = 0;
-  uint32_t signal = 0;       // killed by this signal (exit_code is then 128 + signal)
+  uint32_t signal = 0;  // killed by this signal (exit_code is then 128 + signal)
   int64_t created_at_ns = 0, started_at_ns = 0, finished_at_ns = 0;
-  std::string reason;        // "Completed", "Error", "ZoneStopped", ...
+  std::string reason;  // "Completed", "Error", "ZoneStopped", ...
   std::string message;
   std::string log_path;
-  uint32_t stream_id = 0;    // of its stdio on the zone's IDM channel
-  std::string vdev;          // the zone disk holding its image
+  uint32_t stream_id = 0;  // of its stdio on the zone's IDM channel
+  std::string vdev;        // the zone disk holding its image
 };
 
 struct ExecRequest {
   std::string container_id;
   std::vector<std::string> args;
-  std::vector<std::string> env;   // "KEY=value"
+  std::vector<std::string> env;  // "KEY=value"
   std::string cwd;
   std::string user;
   bool tty = false;
@@ -199,18 +199,18 @@ class AttachedDevice {
 using DeviceAttacher = std::function<Result<std::unique_ptr<AttachedDevice>>(const std::string& file)>;
 
 struct ZoneManagerOptions {
-  std::string state_dir;                 // zones/ lives here
+  std::string state_dir;  // zones/ lives here
   std::string kernel = "/usr/share/zoned/vmlinux";
   std::string initramfs = "/usr/share/zoned/initramfs.cpio";
   DomainType default_type = DomainType::kPv;
   uint64_t default_memory_mib = 256;
-  uint64_t max_memory_mib = 1024;        // domain maximum kept for later growth (clamped >= memory)
+  uint64_t max_memory_mib = 1024;  // domain maximum kept for later growth (clamped >= memory)
   uint32_t default_vcpus = 1;
   uint32_t max_vcpus = 2;
-  std::string extra_cmdline;             // appended to the zone kernel's command line
-  std::chrono::milliseconds agent_timeout{60000};   // domain created -> agent hello
-  std::chrono::milliseconds request_timeout{30000}; // one IDM request
-  size_t console_log_bytes = 256 * 1024; // console kept per zone (older output dropped)
+  std::string extra_cmdline;                         // appended to the zone kernel's command line
+  std::chrono::milliseconds agent_timeout{60000};    // domain created -> agent hello
+  std::chrono::milliseconds request_timeout{30000};  // one IDM request
+  size_t console_log_bytes = 256 * 1024;             // console kept per zone (older output dropped)
   std::string agent_log_level = "info";
 };
 
@@ -249,6 +249,10 @@ class ZoneManager {
   virtual std::vector<ContainerRecord> list_containers(const std::string& zone_filter) = 0;
   // Waits until the container exited (returns its record) or `timeout` passed (kDeadlineExceeded).
   virtual Result<ContainerRecord> wait_container(const std::string& container, std::chrono::milliseconds timeout) = 0;
+  // Changes the cgroup limits of a created or running container (kFailedPrecondition
+  // otherwise): `resources_json` is an OCI LinuxResources object (oci::update_resources_json),
+  // applied in the zone by `crun update`.
+  virtual Status update_container_resources(const std::string& container, const std::string& resources_json) = 0;
   // Reopens the container's log file at its path (after kubelet renamed it for rotation).
   // FailedPrecondition unless the container is running.
   virtual Status reopen_container_log(const std::string& container) = 0;

@@ -27,6 +27,7 @@ inline constexpr std::size_t kMaxStatsEntries = 1024;
 inline constexpr unsigned kMaxSignal = 64;
 // ConfigureNetwork's JSON.
 inline constexpr std::size_t kMaxNetworkConfigBytes = 64 * 1024;
+inline constexpr std::size_t kMaxResourcesBytes = 64 * 1024;  // UpdateContainer.resources_json
 // Port forwarding: the agent's first grant to the daemon, and the most either side may grant
 // (outstanding) on one connection.
 inline constexpr std::size_t kPortForwardInitialWindow = 256 * 1024;
