@@ -132,7 +132,7 @@ struct Pod {
 
 }  // namespace
 
-TEST_CASE("streaming: exec gives both streams and the exit code; stdin is piped; tty") {
+TEST_CASE("streaming: exec gives both streams and the exit code; stdin is piped; tty with resize") {
   Pod pod("stream-exec");
   const std::string ctr = pod.container("main", {"sleep", "3600"});
 
@@ -152,10 +152,14 @@ TEST_CASE("streaming: exec gives both streams and the exit code; stdin is piped;
   CHECK(piped.first == 0);
   CHECK_THAT(piped.second, ContainsSubstring("piped-through"));
 
-  auto tty = dom0(client() + " exec " + quote(pod.exec_url(ctr, {"sh", "-c", "tty; exit 4"}, false, true)) + " --tty");
+  // The resize is sent right after the session starts; the command looks a little later.
+  auto tty = dom0(client() + " exec " +
+                  quote(pod.exec_url(ctr, {"sh", "-c", "tty; sleep 3; stty size; exit 4"}, false, true)) +
+                  " --tty --size 100x40");
   INFO(tty.second);
   CHECK(tty.first == 4);
   CHECK_THAT(tty.second, ContainsSubstring("/dev/pts/"));
+  CHECK_THAT(tty.second, ContainsSubstring("40 100"));
 }
 
 TEST_CASE("streaming: attach reaches the container's main process stdin and output") {

@@ -1,9 +1,10 @@
 // zoned-stream-client: speaks the Kubernetes streaming protocols to a streaming URL (from
 // CRI Exec/Attach/PortForward, or kubelet-compatible servers), for the e2e suite and humans.
-//   zoned-stream-client exec|attach URL [--stdin] [--tty] [--ws] [--protocol P]...
+//   zoned-stream-client exec|attach URL [--stdin] [--tty] [--size COLSxROWS] [--ws] [--protocol P]...
 //   zoned-stream-client port-forward URL LOCALPORT:PORT... [--ws]
 // exec/attach copy stdin (with --stdin) and print both output streams; the exit code is the
-// command's. port-forward listens on 127.0.0.1:LOCALPORT and forwards each connection.
+// command's. --size sends one terminal resize right after the session starts (with --tty). port-forward listens on
+// 127.0.0.1:LOCALPORT and forwards each connection.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,9 +26,10 @@ using namespace std::chrono_literals;
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: zoned-stream-client exec|attach URL [--stdin] [--tty] [--ws] [--protocol P]...\n"
-               "       zoned-stream-client port-forward URL LOCALPORT:PORT... [--ws]\n");
+  std::fprintf(
+      stderr,
+      "usage: zoned-stream-client exec|attach URL [--stdin] [--tty] [--size COLSxROWS] [--ws] [--protocol P]...\n"
+      "       zoned-stream-client port-forward URL LOCALPORT:PORT... [--ws]\n");
   return 2;
 }
 
@@ -39,12 +41,19 @@ void write_fd(int fd, std::string_view data) {
   }
 }
 
-int run_command(const std::string& url, CommandOptions options) {
+int run_command(const std::string& url, CommandOptions options, uint16_t cols, uint16_t rows) {
   auto session = CommandSession::start(
       url, options, [](std::string_view d) { write_fd(1, d); }, [](std::string_view d) { write_fd(2, d); });
   if (!session.ok()) {
     std::fprintf(stderr, "zoned-stream-client: %s\n", session.error().describe().c_str());
     return 1;
+  }
+  if (cols != 0 && rows != 0) {
+    auto resized = (*session)->resize(cols, rows);
+    if (!resized.ok()) {
+      std::fprintf(stderr, "zoned-stream-client: resize: %s\n", resized.error().describe().c_str());
+      return 1;
+    }
   }
   std::thread input;
   if (options.stdin) {
@@ -149,12 +158,21 @@ int main(int argc, char** argv) {
   std::vector<std::string> protocols;
   std::vector<std::pair<uint16_t, uint16_t>> mappings;
   bool ws = false;
+  uint16_t cols = 0, rows = 0;
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--stdin" || arg == "-i") {
       options.stdin = true;
     } else if (arg == "--tty" || arg == "-t") {
       options.tty = true;
+    } else if (arg == "--size" && i + 1 < argc) {
+      const std::string size = argv[++i];
+      const size_t x = size.find('x');
+      const int c = x == std::string::npos ? 0 : std::atoi(size.substr(0, x).c_str());
+      const int r = x == std::string::npos ? 0 : std::atoi(size.substr(x + 1).c_str());
+      if (c <= 0 || c > 65535 || r <= 0 || r > 65535) return usage();
+      cols = static_cast<uint16_t>(c);
+      rows = static_cast<uint16_t>(r);
     } else if (arg == "--ws") {
       ws = true;
     } else if (arg == "--protocol" && i + 1 < argc) {
@@ -171,7 +189,7 @@ int main(int argc, char** argv) {
   if (verb == "exec" || verb == "attach") {
     options.transport = ws ? Transport::kWebSocket : Transport::kSpdy;
     if (!protocols.empty()) options.protocols = protocols;
-    return run_command(url, options);
+    return run_command(url, options, cols, rows);
   }
   if (verb == "port-forward" && !mappings.empty()) return run_port_forward(url, mappings, ws);
   return usage();
