@@ -267,6 +267,8 @@ int main(int argc, char** argv) {
   const std::string& stream_host = config.streaming.address;
   streaming_options.address = (stream_host.find(':') != std::string::npos ? "[" + stream_host + "]" : stream_host) +
                               ":" + std::to_string(config.streaming.port);
+  streaming_options.tls_cert_file = config.streaming.tls_cert_file;
+  streaming_options.tls_key_file = config.streaming.tls_key_file;
   auto streaming = zoned::streaming::StreamingServer::start(streaming_options, *streaming_backend);
   if (!streaming.ok()) {
     zoned::log::error("cannot start the streaming server", {{"error", streaming.error().describe()}});

@@ -339,9 +339,13 @@ Status parse_streaming(Config& config, std::string_view origin, const toml::node
       auto v = as_integer_in(origin, value, full, 0, 65535);
       if (!v.ok()) return std::move(v).take_error();
       config.streaming.port = static_cast<uint16_t>(*v);
+    } else if (key.str() == "tls_cert_file" || key.str() == "tls_key_file") {
+      auto v = as_absolute_path(origin, value, full);
+      if (!v.ok()) return std::move(v).take_error();
+      (key.str() == "tls_cert_file" ? config.streaming.tls_cert_file : config.streaming.tls_key_file) = *v;
     } else {
-      return Error(ErrorCode::kInvalidArgument,
-                   where(origin, value) + ": unknown key '" + full + "' (known keys: address, port)");
+      return Error(ErrorCode::kInvalidArgument, where(origin, value) + ": unknown key '" + full +
+                                                    "' (known keys: address, port, tls_cert_file, tls_key_file)");
     }
   }
   return ok_status();
@@ -394,6 +398,11 @@ Status check_config(const Config& config, std::string_view origin) {
     return Error(ErrorCode::kInvalidArgument, std::string(origin) +
                                                   ": admin_socket_path and socket_path must differ (both are '" +
                                                   config.socket_path + "')");
+  }
+  if (config.streaming.tls_cert_file.empty() != config.streaming.tls_key_file.empty()) {
+    return Error(
+        ErrorCode::kInvalidArgument,
+        std::string(origin) + ": streaming.tls_cert_file and streaming.tls_key_file go together (TLS needs both)");
   }
   return ok_status();
 }

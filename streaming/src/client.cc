@@ -1,19 +1,25 @@
 #include <charconv>
 
 #include "client_internal.h"
+#include "tls.h"
 #include "websocket.h"
 
 namespace zoned::streaming::client {
 
 Result<Url> parse_url(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!std::string_view(url).starts_with(kScheme)) {
-    return Error(ErrorCode::kInvalidArgument, "only http:// streaming URLs are supported: " + url);
+  Url out;
+  std::string rest;
+  if (std::string_view(url).starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (std::string_view(url).starts_with("https://")) {
+    rest = url.substr(8);
+    out.tls = true;
+    out.port = 443;
+  } else {
+    return Error(ErrorCode::kInvalidArgument, "only http:// and https:// streaming URLs are supported: " + url);
   }
-  const std::string rest = url.substr(kScheme.size());
   const size_t slash = rest.find('/');
   const std::string authority = rest.substr(0, slash);
-  Url out;
   out.target = slash == std::string::npos ? "/" : rest.substr(slash);
   const size_t colon = authority.rfind(':');
   if (colon == std::string::npos || authority.back() == ']') {
@@ -34,13 +40,18 @@ Result<Url> parse_url(const std::string& url) {
 }
 
 Result<Upgraded> upgrade(const std::string& url, Transport transport, const std::vector<std::string>& protocols,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, const TlsOptions& tls) {
   auto parsed = parse_url(url);
   if (!parsed) return std::move(parsed).take_error();
   auto fd = connect_tcp(parsed->host, parsed->port, timeout);
   if (!fd) return std::move(fd).take_error();
   Upgraded out;
   out.socket = std::make_unique<Socket>(std::move(*fd));
+  if (parsed->tls) {
+    auto context = TlsContext::client(tls.ca_file, tls.insecure_skip_verify);
+    if (!context.ok()) return std::move(context).take_error();
+    ZONED_TRY(out.socket->start_tls(**context, false, parsed->host, timeout));
+  }
   std::string request = "GET " + parsed->target + " HTTP/1.1\r\nHost: " + parsed->host + ":" +
                         std::to_string(parsed->port) + "\r\nConnection: Upgrade\r\n";
   std::string key;

@@ -234,7 +234,7 @@ class WsCommandSession final : public CommandSession {
 
 Result<std::unique_ptr<CommandSession>> CommandSession::start(const std::string& url, const CommandOptions& options,
                                                               OutputCallback on_stdout, OutputCallback on_stderr) {
-  auto up = upgrade(url, options.transport, options.protocols, options.connect_timeout);
+  auto up = upgrade(url, options.transport, options.protocols, options.connect_timeout, options.tls);
   if (!up) return std::move(up).take_error();
   if (options.transport == Transport::kWebSocket) {
     return std::unique_ptr<CommandSession>(

@@ -16,8 +16,9 @@ namespace zoned::streaming::client {
 
 struct Url {
   std::string host;
-  uint16_t port = 80;
+  uint16_t port = 80;  // 443 for https
   std::string target;  // path + query
+  bool tls = false;    // https://
 };
 Result<Url> parse_url(const std::string& url);
 
@@ -27,10 +28,11 @@ struct Upgraded {
   std::string leftover;
   std::string protocol;  // negotiated
 };
-// Connects and upgrades to SPDY/3.1 or WebSocket offering `protocols`; a non-101 answer is
-// an error carrying the server's status and body.
+// Connects (TLS for https:// URLs, verified as `tls` says) and upgrades to SPDY/3.1 or
+// WebSocket offering `protocols`; a non-101 answer is an error carrying the server's status
+// and body.
 Result<Upgraded> upgrade(const std::string& url, Transport transport, const std::vector<std::string>& protocols,
-                         std::chrono::milliseconds timeout);
+                         std::chrono::milliseconds timeout, const TlsOptions& tls = {});
 
 // Bytes arriving for a reader on another thread.
 class ByteQueue {

@@ -194,18 +194,20 @@ class WsPortForward final : public PortForwardSession {
 }  // namespace
 
 Result<std::unique_ptr<PortForwardSession>> PortForwardSession::connect_spdy(const std::string& url,
-                                                                             std::chrono::milliseconds timeout) {
-  auto up = upgrade(url, Transport::kSpdy, {"portforward.k8s.io"}, timeout);
+                                                                             std::chrono::milliseconds timeout,
+                                                                             const TlsOptions& tls) {
+  auto up = upgrade(url, Transport::kSpdy, {"portforward.k8s.io"}, timeout, tls);
   if (!up) return std::move(up).take_error();
   return std::unique_ptr<PortForwardSession>(std::make_unique<SpdyPortForward>(std::move(*up)));
 }
 
 Result<std::unique_ptr<PortForwardSession>> PortForwardSession::connect_websocket(const std::string& url,
                                                                                   const std::vector<uint16_t>& ports,
-                                                                                  std::chrono::milliseconds timeout) {
+                                                                                  std::chrono::milliseconds timeout,
+                                                                                  const TlsOptions& tls) {
   std::string full = url + (url.find('?') == std::string::npos ? "?" : "&");
   for (size_t i = 0; i < ports.size(); ++i) full += (i == 0 ? "port=" : "&port=") + std::to_string(ports[i]);
-  auto up = upgrade(full, Transport::kWebSocket, {"portforward.k8s.io"}, timeout);
+  auto up = upgrade(full, Transport::kWebSocket, {"portforward.k8s.io"}, timeout, tls);
   if (!up) return std::move(up).take_error();
   return std::unique_ptr<PortForwardSession>(std::make_unique<WsPortForward>(std::move(*up), ports));
 }

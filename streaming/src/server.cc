@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "socket.h"
+#include "tls.h"
 #include "token_cache.h"
 #include "websocket.h"
 #include "zoned/common/log.h"
@@ -47,9 +48,10 @@ struct Connection {
 class StreamingServerImpl final : public StreamingServer {
  public:
   StreamingServerImpl(const StreamingServerOptions& options, StreamingBackend& backend, UniqueFd listener,
-                      std::string base_url)
+                      std::string base_url, std::shared_ptr<TlsContext> tls)
       : options_(options),
         backend_(backend),
+        tls_(std::move(tls)),
         listener_(std::move(listener)),
         wake_(::eventfd(0, EFD_CLOEXEC)),
         base_url_(std::move(base_url)),
@@ -134,7 +136,10 @@ class StreamingServerImpl final : public StreamingServer {
       std::lock_guard lock(mu_);
       if (stopping_) break;
       if (connections_.size() >= options_.max_connections) {
-        (void)socket->write_all(http_error_response(503, "Service Unavailable", "too many streaming connections"));
+        // Plain HTTP gets an answer; over TLS that would need a handshake here: just closed.
+        if (!tls_)
+          (void)socket->write_all(http_error_response(503, "Service Unavailable", "too many streaming connections"));
+        log::warn("streaming: connection refused: too many connections", {{"max", options_.max_connections}});
         continue;
       }
       auto conn = std::make_unique<Connection>();
@@ -179,6 +184,13 @@ class StreamingServerImpl final : public StreamingServer {
   }
 
   void serve(Socket& socket) {
+    if (tls_) {
+      auto handshake = socket.start_tls(*tls_, true, "", options_.handshake_timeout);
+      if (!handshake.ok()) {
+        log::info("streaming: TLS handshake failed", {{"error", handshake.error().describe()}});
+        return;
+      }
+    }
     ConnectionContext ctx{socket, options_, backend_, sessions_, {}};
     auto head = read_http_head(socket, true, options_.handshake_timeout, ctx.leftover);
     if (!head) {
@@ -267,6 +279,7 @@ class StreamingServerImpl final : public StreamingServer {
 
   StreamingServerOptions options_;
   StreamingBackend& backend_;
+  std::shared_ptr<TlsContext> tls_;  // null: plain HTTP
   UniqueFd listener_, wake_;
   std::string base_url_;
   mutable TokenCache tokens_;
@@ -281,10 +294,11 @@ class StreamingServerImpl final : public StreamingServer {
 
 Result<std::unique_ptr<StreamingServer>> StreamingServer::start(const StreamingServerOptions& options,
                                                                 StreamingBackend& backend) {
+  std::shared_ptr<TlsContext> tls;
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    return Error(ErrorCode::kUnimplemented,
-                 "streaming server: TLS is not implemented yet (serve plain HTTP on a "
-                 "loopback or node-internal address)");
+    auto loaded = TlsContext::server(options.tls_cert_file, options.tls_key_file);
+    if (!loaded.ok()) return std::move(loaded).take_error().wrap("streaming server");
+    tls = std::move(*loaded);
   }
   uint16_t port = 0;
   auto listener = listen_tcp(options.address, 64, &port);
@@ -297,9 +311,10 @@ Result<std::unique_ptr<StreamingServer>> StreamingServer::start(const StreamingS
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     advertised = host + ":" + std::to_string(port);
   }
-  log::info("streaming server listening", {{"address", advertised}});
-  return std::unique_ptr<StreamingServer>(
-      std::make_unique<StreamingServerImpl>(options, backend, std::move(*listener), "http://" + advertised));
+  const std::string scheme = tls ? "https://" : "http://";
+  log::info("streaming server listening", {{"url", scheme + advertised}});
+  return std::unique_ptr<StreamingServer>(std::make_unique<StreamingServerImpl>(options, backend, std::move(*listener),
+                                                                                scheme + advertised, std::move(tls)));
 }
 
 }  // namespace zoned::streaming

@@ -5,11 +5,18 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <charconv>
+
+#include "tls.h"
 
 namespace zoned::streaming {
 
@@ -19,7 +26,169 @@ Socket::Socket(UniqueFd fd, std::chrono::milliseconds write_timeout)
   ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+Socket::~Socket() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Waits until the socket is ready for `events` or the deadline passed (false).
+Result<bool> wait_ready(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{fd, events, 0};
+    const int rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (rc > 0) return true;
+    if (rc == 0) return false;
+    if (errno != EINTR) return sys_error("poll");
+  }
+}
+
+// OpenSSL writes to the socket without MSG_NOSIGNAL: a peer that is gone would raise SIGPIPE
+// and kill a process that did not ignore it (the library does not change the disposition for
+// its users). While it lives, SIGPIPE is blocked in this thread; one raised meanwhile is
+// consumed, and the write reports EPIPE as usual.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    ::sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!was_pending_) {
+      const timespec zero{};
+      while (::sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+      }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t pipe_{}, old_{};
+  bool was_pending_ = false;
+};
+
+}  // namespace
+
+Status Socket::start_tls(const TlsContext& context, bool as_server, const std::string& peer_host,
+                         std::chrono::milliseconds timeout) {
+  if (ssl_ != nullptr) return Error(ErrorCode::kFailedPrecondition, "TLS already started");
+  ERR_clear_error();
+  SSL* ssl = SSL_new(context.get());
+  if (ssl == nullptr) return Error(ErrorCode::kInternal, "TLS: " + tls_error_text());
+  ssl_ = ssl;
+  ::fcntl(fd_.get(), F_SETFL, ::fcntl(fd_.get(), F_GETFL) | O_NONBLOCK);
+  SSL_set_fd(ssl, fd_.get());
+  if (!as_server) {
+    in6_addr ip{};
+    const bool is_ip =
+        ::inet_pton(AF_INET, peer_host.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, peer_host.c_str(), &ip) == 1;
+    if (!is_ip) {  // SNI; SSL_set_tlsext_host_name's macro casts in C style
+      SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(peer_host.c_str()));
+    }
+    if (context.verifies()) {
+      const int named = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), peer_host.c_str())
+                              : SSL_set1_host(ssl, peer_host.c_str());
+      if (named != 1) return Error(ErrorCode::kInvalidArgument, "TLS: cannot verify host '" + peer_host + "'");
+    }
+  }
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    ERR_clear_error();
+    SigpipeGuard no_sigpipe;
+    const int rc = as_server ? SSL_accept(ssl) : SSL_connect(ssl);
+    if (rc == 1) return ok_status();
+    const int err = SSL_get_error(ssl, rc);
+    short events = 0;
+    if (err == SSL_ERROR_WANT_READ) {
+      events = POLLIN;
+    } else if (err == SSL_ERROR_WANT_WRITE) {
+      events = POLLOUT;
+    } else {
+      std::string why = err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0
+                            ? std::string("the peer closed the connection")
+                            : tls_error_text();
+      if (!as_server && SSL_get_verify_result(ssl) != X509_V_OK) {
+        why += " (" + std::string(X509_verify_cert_error_string(SSL_get_verify_result(ssl))) + ")";
+      }
+      return Error(ErrorCode::kUnavailable, "TLS handshake: " + why);
+    }
+    auto ready = wait_ready(fd_.get(), events, deadline);
+    if (!ready.ok()) return std::move(ready).take_error();
+    if (!*ready) return Error(ErrorCode::kDeadlineExceeded, "TLS handshake: timed out");
+  }
+}
+
+Result<size_t> Socket::tls_read(char* buf, size_t n, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    short events = 0;
+    {
+      std::lock_guard lock(ssl_mu_);
+      SigpipeGuard no_sigpipe;
+      ERR_clear_error();
+      size_t got = 0;
+      const int rc = SSL_read_ex(ssl_, buf, n, &got);
+      if (rc == 1) return got;
+      const int err = SSL_get_error(ssl_, rc);
+      if (err == SSL_ERROR_ZERO_RETURN) return size_t{0};
+      if (err == SSL_ERROR_WANT_READ) {
+        events = POLLIN;
+      } else if (err == SSL_ERROR_WANT_WRITE) {
+        events = POLLOUT;
+      } else if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+        return size_t{0};  // closed without close_notify: the end of the stream all the same
+      } else {
+        return Error(ErrorCode::kUnavailable, "TLS read: " + tls_error_text());
+      }
+    }
+    auto ready = wait_ready(fd_.get(), events, deadline);
+    if (!ready.ok()) return std::move(ready).take_error();
+    if (!*ready) return Error(ErrorCode::kDeadlineExceeded, "read timeout");
+  }
+}
+
+Status Socket::tls_write(std::string_view data) {
+  while (!data.empty()) {
+    short events = 0;
+    {
+      std::lock_guard lock(ssl_mu_);
+      SigpipeGuard no_sigpipe;
+      ERR_clear_error();
+      size_t sent = 0;
+      const int rc = SSL_write_ex(ssl_, data.data(), data.size(), &sent);
+      if (rc == 1) {
+        data.remove_prefix(sent);
+        continue;
+      }
+      const int err = SSL_get_error(ssl_, rc);
+      if (err == SSL_ERROR_WANT_WRITE) {
+        events = POLLOUT;
+      } else if (err == SSL_ERROR_WANT_READ) {
+        events = POLLIN;
+      } else {
+        return Error(ErrorCode::kUnavailable, "TLS write: " + tls_error_text());
+      }
+    }
+    auto ready = wait_ready(fd_.get(), events, Clock::now() + write_timeout_);
+    if (!ready.ok()) return std::move(ready).take_error();
+    if (!*ready) return Error(ErrorCode::kDeadlineExceeded, "peer does not read (write timeout)");
+  }
+  return ok_status();
+}
+
 Result<size_t> Socket::read_some(char* buf, size_t n, std::chrono::milliseconds timeout) {
+  if (ssl_ != nullptr) return tls_read(buf, n, timeout);
   pollfd pfd{fd_.get(), POLLIN, 0};
   const int rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
   if (rc < 0) {
@@ -41,6 +210,7 @@ Status Socket::write_all(std::string_view data) {
 }
 
 Status Socket::write_all_locked(std::string_view data) {
+  if (ssl_ != nullptr) return tls_write(data);
   while (!data.empty()) {
     pollfd pfd{fd_.get(), POLLOUT, 0};
     const int rc = ::poll(&pfd, 1, static_cast<int>(write_timeout_.count()));
@@ -58,6 +228,11 @@ Status Socket::write_all_locked(std::string_view data) {
 }
 
 void Socket::shutdown_write() {
+  if (ssl_ != nullptr) {
+    std::lock_guard lock(ssl_mu_);
+    SigpipeGuard no_sigpipe;
+    (void)SSL_shutdown(ssl_);  // close_notify; the peer's is not waited for
+  }
   ::shutdown(fd_.get(), SHUT_WR);
 }
 void Socket::shutdown_both() {

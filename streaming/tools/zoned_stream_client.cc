@@ -2,6 +2,8 @@
 // CRI Exec/Attach/PortForward, or kubelet-compatible servers), for the e2e suite and humans.
 //   zoned-stream-client exec|attach URL [--stdin] [--tty] [--size COLSxROWS] [--ws] [--protocol P]...
 //   zoned-stream-client port-forward URL LOCALPORT:PORT... [--ws]
+// https:// URLs: --ca FILE (the CA bundle to verify the server against; default the system's)
+// or --insecure (no verification).
 // exec/attach copy stdin (with --stdin) and print both output streams; the exit code is the
 // command's. --size sends one terminal resize right after the session starts (with --tty). port-forward listens on
 // 127.0.0.1:LOCALPORT and forwards each connection.
@@ -113,11 +115,12 @@ void forward_one(PortForwardSession& session, int fd, uint16_t port) {
   ::close(fd);
 }
 
-int run_port_forward(const std::string& url, const std::vector<std::pair<uint16_t, uint16_t>>& mappings, bool ws) {
+int run_port_forward(const std::string& url, const std::vector<std::pair<uint16_t, uint16_t>>& mappings, bool ws,
+                     const TlsOptions& tls) {
   std::vector<uint16_t> remote;
   for (const auto& m : mappings) remote.push_back(m.second);
-  auto session =
-      ws ? PortForwardSession::connect_websocket(url, remote, 10s) : PortForwardSession::connect_spdy(url, 10s);
+  auto session = ws ? PortForwardSession::connect_websocket(url, remote, 10s, tls)
+                    : PortForwardSession::connect_spdy(url, 10s, tls);
   if (!session.ok()) {
     std::fprintf(stderr, "zoned-stream-client: %s\n", session.error().describe().c_str());
     return 1;
@@ -173,6 +176,10 @@ int main(int argc, char** argv) {
       if (c <= 0 || c > 65535 || r <= 0 || r > 65535) return usage();
       cols = static_cast<uint16_t>(c);
       rows = static_cast<uint16_t>(r);
+    } else if (arg == "--ca" && i + 1 < argc) {
+      options.tls.ca_file = argv[++i];
+    } else if (arg == "--insecure") {
+      options.tls.insecure_skip_verify = true;
     } else if (arg == "--ws") {
       ws = true;
     } else if (arg == "--protocol" && i + 1 < argc) {
@@ -191,6 +198,6 @@ int main(int argc, char** argv) {
     if (!protocols.empty()) options.protocols = protocols;
     return run_command(url, options, cols, rows);
   }
-  if (verb == "port-forward" && !mappings.empty()) return run_port_forward(url, mappings, ws);
+  if (verb == "port-forward" && !mappings.empty()) return run_port_forward(url, mappings, ws, options.tls);
   return usage();
 }

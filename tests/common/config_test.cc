@@ -313,6 +313,12 @@ TEST_CASE("[streaming]: address and port, loopback and ephemeral by default") {
   REQUIRE(set.ok());
   CHECK(set->streaming.address == "10.0.0.5");
   CHECK(set->streaming.port == 10010);
+  CHECK(set->streaming.tls_cert_file.empty());
+  auto tls = parse_config("[streaming]\ntls_cert_file = \"/etc/zoned/s.crt\"\ntls_key_file = \"/etc/zoned/s.key\"\n",
+                          "c.toml");
+  REQUIRE(tls.ok());
+  CHECK(tls->streaming.tls_cert_file == "/etc/zoned/s.crt");
+  CHECK(tls->streaming.tls_key_file == "/etc/zoned/s.key");
 
   struct Bad {
     std::string toml;
@@ -325,6 +331,9 @@ TEST_CASE("[streaming]: address and port, loopback and ephemeral by default") {
       {"[streaming]\nport = -1\n", "streaming.port"},
       {"[streaming]\nport = \"80\"\n", "streaming.port"},
       {"[streaming]\ntls = true\n", "unknown key 'streaming.tls'"},
+      {"[streaming]\ntls_cert_file = \"s.crt\"\ntls_key_file = \"/k\"\n",
+       "'streaming.tls_cert_file' must be an absolute path"},
+      {"[streaming]\ntls_cert_file = \"/s.crt\"\n", "go together"},
       {"streaming = 1\n", "'streaming' must be a table"},
   };
   for (const auto& bad : cases) {

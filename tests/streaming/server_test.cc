@@ -308,12 +308,3 @@ TEST_CASE("an unsupported subprotocol is refused with 403") {
   REQUIRE_FALSE(session.ok());
   CHECK(session.error().code() == zoned::ErrorCode::kPermissionDenied);
 }
-
-TEST_CASE("TLS settings fail clearly until TLS is implemented") {
-  FakeStreamingBackend backend;
-  StreamingServerOptions options;
-  options.tls_cert_file = "/nonexistent.pem";
-  auto server = StreamingServer::start(options, backend);
-  REQUIRE_FALSE(server.ok());
-  CHECK(server.error().code() == zoned::ErrorCode::kUnimplemented);
-}

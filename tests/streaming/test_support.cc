@@ -106,7 +106,7 @@ std::string read_until_eof(int fd, std::chrono::milliseconds timeout, bool* eof)
 }
 
 std::string url_path(const std::string& url) {
-  const auto start = url.find('/', std::string("http://").size());
+  const auto start = url.find('/', url.find("://") + 3);
   return url.substr(start);
 }
 

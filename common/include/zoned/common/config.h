@@ -67,6 +67,9 @@ struct CriConfig {
 struct StreamingConfig {
   std::string address = "127.0.0.1";  // IP address or host name to listen on (and put in URLs)
   uint16_t port = 0;                   // 0: an ephemeral port
+  // TLS (https URLs): certificate chain and key, PEM, both or neither. Kubelet's proxy must
+  // trust the certificate's CA.
+  std::string tls_cert_file, tls_key_file;
 };
 
 struct Config {

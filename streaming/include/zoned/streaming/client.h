@@ -17,12 +17,20 @@ namespace zoned::streaming::client {
 
 enum class Transport { kSpdy, kWebSocket };
 
+// For https:// URLs: the CA bundle (PEM) the server's certificate must chain to (empty: the
+// system's), or no verification at all (tests; a human poking at a node).
+struct TlsOptions {
+  std::string ca_file;
+  bool insecure_skip_verify = false;
+};
+
 struct CommandOptions {
   Transport transport = Transport::kSpdy;
   bool stdin = false, stdout = true, stderr = true, tty = false;
   // Offered in this order (X-Stream-Protocol-Version or Sec-WebSocket-Protocol).
   std::vector<std::string> protocols = {"v5.channel.k8s.io", "v4.channel.k8s.io"};
   std::chrono::milliseconds connect_timeout{10000};
+  TlsOptions tls;
 };
 
 struct CommandResult {
@@ -66,11 +74,13 @@ class PortForwardSession {
  public:
   // SPDY: any number of connections, to any port, opened on demand.
   static Result<std::unique_ptr<PortForwardSession>> connect_spdy(const std::string& url,
-                                                                  std::chrono::milliseconds timeout);
+                                                                  std::chrono::milliseconds timeout,
+                                                                  const TlsOptions& tls = {});
   // WebSocket: one connection per port, the ports fixed now (?port=...).
   static Result<std::unique_ptr<PortForwardSession>> connect_websocket(const std::string& url,
                                                                        const std::vector<uint16_t>& ports,
-                                                                       std::chrono::milliseconds timeout);
+                                                                       std::chrono::milliseconds timeout,
+                                                                       const TlsOptions& tls = {});
   virtual ~PortForwardSession() = default;
   virtual Result<std::unique_ptr<ForwardStream>> open(uint16_t port) = 0;
   virtual void close() = 0;

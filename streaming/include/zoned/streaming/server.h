@@ -25,7 +25,8 @@ struct StreamingServerOptions {
   std::string address = "127.0.0.1:0";  // host:port to listen on (port 0: any)
   // Host:port put in URLs; empty: the listening address (with the bound port).
   std::string advertised_address;
-  // TLS: both files PEM. Not implemented yet: setting them makes start() fail (kUnimplemented).
+  // TLS (https URLs): the certificate chain and its key, both PEM; empty: plain HTTP. A bad
+  // or mismatched pair makes start() fail naming the file.
   std::string tls_cert_file, tls_key_file;
   std::chrono::milliseconds token_ttl{60000};
   size_t max_pending_requests = 1000;
@@ -56,13 +57,13 @@ class StreamingServer {
                                                         StreamingBackend& backend);
   virtual ~StreamingServer() = default;
 
-  // URLs: http://<advertised>/exec/<token>, /attach/<token>, /portforward/<token>.
+  // URLs: http(s)://<advertised>/exec/<token>, /attach/<token>, /portforward/<token>.
   // Invalid requests (no stream at all; tty with stderr is cleared as kubelet does) are refused.
   virtual Result<std::string> request_exec(const ExecRequest& request, const ExecStreams& streams) = 0;
   virtual Result<std::string> request_attach(const AttachRequest& request, const ExecStreams& streams) = 0;
   virtual Result<std::string> request_port_forward(const std::string& pod_sandbox_id) = 0;
 
-  virtual std::string base_url() const = 0;  // "http://127.0.0.1:port"
+  virtual std::string base_url() const = 0;  // "http://127.0.0.1:port" (https with TLS)
   virtual ServerStats stats() const = 0;
   virtual void stop() = 0;  // idempotent; the destructor calls it
 };
