@@ -181,6 +181,32 @@ grpc::Status RuntimeService::UpdateRuntimeConfig(Ctx*, const v1::UpdateRuntimeCo
   });
 }
 
+namespace {
+grpc::Status not_implemented(const std::string& what) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, what + " is not implemented by zoned");
+}
+}  // namespace
+
+grpc::Status RuntimeService::CheckpointContainer(Ctx*, const v1::CheckpointContainerRequest*,
+                                                 v1::CheckpointContainerResponse*) {
+  return not_implemented("CheckpointContainer (checkpointing a container in a zone)");
+}
+
+grpc::Status RuntimeService::GetContainerEvents(Ctx*, const v1::GetEventsRequest*,
+                                                grpc::ServerWriter<v1::ContainerEventResponse>*) {
+  return not_implemented("GetContainerEvents (kubelet's evented PLEG; the generic PLEG's polling works)");
+}
+
+grpc::Status RuntimeService::ListMetricDescriptors(Ctx*, const v1::ListMetricDescriptorsRequest*,
+                                                   v1::ListMetricDescriptorsResponse*) {
+  return not_implemented("ListMetricDescriptors (use ListContainerStats and ListPodSandboxStats)");
+}
+
+grpc::Status RuntimeService::ListPodSandboxMetrics(Ctx*, const v1::ListPodSandboxMetricsRequest*,
+                                                   v1::ListPodSandboxMetricsResponse*) {
+  return not_implemented("ListPodSandboxMetrics (use ListContainerStats and ListPodSandboxStats)");
+}
+
 // Exec, Attach and PortForward: streaming_rpcs.cc.
 
 }  // namespace zoned::cri

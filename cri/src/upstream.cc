@@ -232,6 +232,21 @@ grpc::Status RoutingRuntimeService::CheckpointContainer(Ctx* ctx, const v1::Chec
   ZONED_ROUTE_BY(owns_container, request->container_id(), CheckpointContainer, "CheckpointContainer");
 }
 
+grpc::Status RoutingRuntimeService::GetContainerEvents(Ctx* ctx, const v1::GetEventsRequest* request,
+                                                       grpc::ServerWriter<v1::ContainerEventResponse>* writer) {
+  return zoned_.GetContainerEvents(ctx, request, writer);
+}
+
+grpc::Status RoutingRuntimeService::ListMetricDescriptors(Ctx* ctx, const v1::ListMetricDescriptorsRequest* request,
+                                                          v1::ListMetricDescriptorsResponse* response) {
+  return zoned_.ListMetricDescriptors(ctx, request, response);
+}
+
+grpc::Status RoutingRuntimeService::ListPodSandboxMetrics(Ctx* ctx, const v1::ListPodSandboxMetricsRequest* request,
+                                                          v1::ListPodSandboxMetricsResponse* response) {
+  return zoned_.ListPodSandboxMetrics(ctx, request, response);
+}
+
 grpc::Status RoutingRuntimeService::ContainerStats(Ctx* ctx, const v1::ContainerStatsRequest* request,
                                                    v1::ContainerStatsResponse* response) {
   ZONED_ROUTE_BY(owns_container, request->container_id(), ContainerStats, "ContainerStats");

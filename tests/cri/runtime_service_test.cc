@@ -353,6 +353,39 @@ TEST_CASE("ten pods started at once get ten distinct ids") {
   CHECK(f.list_pods().size() == 10);
 }
 
+TEST_CASE("what is not implemented says so: CheckpointContainer, GetContainerEvents, the metrics RPCs") {
+  RuntimeFixture f;
+  {
+    grpc::ClientContext cc;
+    v1::CheckpointContainerResponse response;
+    auto s = f.stub->CheckpointContainer(&cc, v1::CheckpointContainerRequest(), &response);
+    CHECK(s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK_THAT(s.error_message(), ContainsSubstring("CheckpointContainer") && ContainsSubstring("not implemented"));
+  }
+  {
+    grpc::ClientContext cc;
+    auto reader = f.stub->GetContainerEvents(&cc, v1::GetEventsRequest());
+    v1::ContainerEventResponse event;
+    CHECK_FALSE(reader->Read(&event));
+    auto s = reader->Finish();
+    CHECK(s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK_THAT(s.error_message(), ContainsSubstring("GetContainerEvents"));
+  }
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext cc;
+    grpc::Status s;
+    if (i == 0) {
+      v1::ListMetricDescriptorsResponse response;
+      s = f.stub->ListMetricDescriptors(&cc, v1::ListMetricDescriptorsRequest(), &response);
+    } else {
+      v1::ListPodSandboxMetricsResponse response;
+      s = f.stub->ListPodSandboxMetrics(&cc, v1::ListPodSandboxMetricsRequest(), &response);
+    }
+    CHECK(s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK_FALSE(s.error_message().empty());
+  }
+}
+
 TEST_CASE("Exec, Attach, PortForward are UNAVAILABLE without a streaming server") {
   RuntimeFixture f;
   {

@@ -5,8 +5,8 @@
 // Calls on different pods run in parallel; calls on the same pod are serialised (one lock per
 // pod). Exec, Attach and PortForward return URLs of the streaming server (set_streaming_server;
 // UNAVAILABLE without one). UpdateContainerResources runs `crun update` in the zone.
-// CheckpointContainer, GetContainerEvents and the metrics RPCs answer UNIMPLEMENTED with a
-// message. Pods whose runtime handler is not ours are refused with a message naming the
+// CheckpointContainer, GetContainerEvents (kubelet's evented PLEG, alpha) and the metrics RPCs
+// answer UNIMPLEMENTED with a message. Pods whose runtime handler is not ours are refused with a message naming the
 // handlers this runtime serves (RoutingRuntimeService in upstream.h sends them upstream
 // instead, when one is configured).
 #pragma once
@@ -37,11 +37,11 @@ struct SandboxRecord;
 struct CriContainerRecord;
 
 struct RuntimeServiceOptions {
-  std::string state_dir;                 // records live in <state_dir>/cri
-  std::string runtime_handler = "edera";  // the RuntimeClass handler that runs pods in zones
+  std::string state_dir;                          // records live in <state_dir>/cri
+  std::string runtime_handler = "edera";          // the RuntimeClass handler that runs pods in zones
   std::string default_runtime_handler = "edera";  // used when a pod names none
-  std::string cgroup_driver = "systemd";  // RuntimeConfig's answer: "systemd" or "cgroupfs"
-  std::string config_json = "{}";         // reported in verbose Status
+  std::string cgroup_driver = "systemd";          // RuntimeConfig's answer: "systemd" or "cgroupfs"
+  std::string config_json = "{}";                 // reported in verbose Status
   // Pod networking (CNI + vif wiring; pod_network.h). Null: pods get no network device and
   // Status reports NetworkReady=false. Not owned; outlives the service.
   PodNetwork* network = nullptr;
@@ -102,6 +102,16 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status Attach(Ctx*, const runtime::v1::AttachRequest*, runtime::v1::AttachResponse*) override;
   grpc::Status PortForward(Ctx*, const runtime::v1::PortForwardRequest*, runtime::v1::PortForwardResponse*) override;
 
+  // Not implemented: UNIMPLEMENTED, saying so (the generated default has no message).
+  grpc::Status CheckpointContainer(Ctx*, const runtime::v1::CheckpointContainerRequest*,
+                                   runtime::v1::CheckpointContainerResponse*) override;
+  grpc::Status GetContainerEvents(Ctx*, const runtime::v1::GetEventsRequest*,
+                                  grpc::ServerWriter<runtime::v1::ContainerEventResponse>*) override;
+  grpc::Status ListMetricDescriptors(Ctx*, const runtime::v1::ListMetricDescriptorsRequest*,
+                                     runtime::v1::ListMetricDescriptorsResponse*) override;
+  grpc::Status ListPodSandboxMetrics(Ctx*, const runtime::v1::ListPodSandboxMetricsRequest*,
+                                     runtime::v1::ListPodSandboxMetricsResponse*) override;
+
   grpc::Status ContainerStats(Ctx*, const runtime::v1::ContainerStatsRequest*,
                               runtime::v1::ContainerStatsResponse*) override;
   grpc::Status ListContainerStats(Ctx*, const runtime::v1::ListContainerStatsRequest*,
@@ -121,7 +131,8 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   zoned::Status reconcile();
 
   // sandbox_rpcs.cc
-  zoned::Status run_pod_sandbox(const runtime::v1::RunPodSandboxRequest& request, runtime::v1::RunPodSandboxResponse* response);
+  zoned::Status run_pod_sandbox(const runtime::v1::RunPodSandboxRequest& request,
+                                runtime::v1::RunPodSandboxResponse* response);
   zoned::Status stop_pod_sandbox(const std::string& id);
   zoned::Status remove_pod_sandbox(const std::string& id);
   zoned::Status stop_sandbox_locked(SandboxRecord& record);

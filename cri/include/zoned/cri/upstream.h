@@ -79,6 +79,13 @@ class RoutingRuntimeService final : public runtime::v1::RuntimeService::Service 
   grpc::Status PortForward(Ctx*, const runtime::v1::PortForwardRequest*, runtime::v1::PortForwardResponse*) override;
   grpc::Status CheckpointContainer(Ctx*, const runtime::v1::CheckpointContainerRequest*,
                                    runtime::v1::CheckpointContainerResponse*) override;
+  // zoned's answers (not implemented, with a message).
+  grpc::Status GetContainerEvents(Ctx*, const runtime::v1::GetEventsRequest*,
+                                  grpc::ServerWriter<runtime::v1::ContainerEventResponse>*) override;
+  grpc::Status ListMetricDescriptors(Ctx*, const runtime::v1::ListMetricDescriptorsRequest*,
+                                     runtime::v1::ListMetricDescriptorsResponse*) override;
+  grpc::Status ListPodSandboxMetrics(Ctx*, const runtime::v1::ListPodSandboxMetricsRequest*,
+                                     runtime::v1::ListPodSandboxMetricsResponse*) override;
 
   grpc::Status ContainerStats(Ctx*, const runtime::v1::ContainerStatsRequest*,
                               runtime::v1::ContainerStatsResponse*) override;
