@@ -270,7 +270,8 @@ void AgentImpl::on_started(const std::string& id, const CommandResult& result) {
 }
 
 // `crun update --resources`: the daemon sends an OCI LinuxResources object; crun writes the
-// container's cgroup files. Concurrent updates run one after the other as crun serialises them.
+// container's cgroup files. One file per container is enough: the daemon sends a container's
+// updates one at a time (the zone's operation lock is held until the answer).
 void AgentImpl::update_container(const ReplyTo& to, const idm::v1::UpdateContainer& request) {
   Container* c = find_container(request.container_id());
   if (!c) return reply_error(to, not_found(request.container_id()));
