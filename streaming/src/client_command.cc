@@ -76,49 +76,42 @@ class SpdyCommandSession final : public CommandSession, public SpdyConnection::H
   Status open_streams() {
     outputs_open_ = (options_.stdout ? 1 : 0) + (options_.stderr && !options_.tty ? 1 : 0);
     if (outputs_open_ == 0) done_.mark(done_.outputs_done);
-    auto open = [&](const char* type) { return conn_.open_stream({{"streamtype", type}}, false); };
-    auto error = open("error");
-    if (!error) return std::move(error).take_error();
-    error_id_ = *error;
+    // Each id is filed before its SYN_STREAM goes out: the server starts the command once the
+    // last stream exists, and its output may reach the reader before open_stream returns.
+    auto open = [&](const char* type, std::optional<uint32_t>& slot) -> Status {
+      auto id = conn_.open_stream({{"streamtype", type}}, false, [&](uint32_t new_id) {
+        std::lock_guard lock(ids_mu_);
+        slot = new_id;
+      });
+      return id ? ok_status() : std::move(id).take_error();
+    };
+    ZONED_TRY(open("error", error_id_));
     reader_ = std::thread([this] {
       (void)conn_.serve(*this, up_.leftover);
       done_.mark(done_.connection_done);
     });
-    if (options_.stdin) {
-      auto id = open("stdin");
-      if (!id) return std::move(id).take_error();
-      stdin_id_ = *id;
-    }
-    if (options_.stdout) {
-      auto id = open("stdout");
-      if (!id) return std::move(id).take_error();
-      stdout_id_ = *id;
-    }
-    if (options_.stderr && !options_.tty) {
-      auto id = open("stderr");
-      if (!id) return std::move(id).take_error();
-      stderr_id_ = *id;
-    }
-    if (options_.tty) {
-      auto id = open("resize");
-      if (!id) return std::move(id).take_error();
-      resize_id_ = *id;
-    }
+    if (options_.stdin) ZONED_TRY(open("stdin", stdin_id_));
+    if (options_.stdout) ZONED_TRY(open("stdout", stdout_id_));
+    if (options_.stderr && !options_.tty) ZONED_TRY(open("stderr", stderr_id_));
+    if (options_.tty) ZONED_TRY(open("resize", resize_id_));
     return ok_status();
   }
 
   const std::string& protocol() const override { return up_.protocol; }
   Status write_stdin(std::string_view data) override {
-    if (!stdin_id_) return Error(ErrorCode::kFailedPrecondition, "no stdin stream");
-    return conn_.send_data(*stdin_id_, data, false);
+    const auto id = stream_id(stdin_id_);
+    if (!id) return Error(ErrorCode::kFailedPrecondition, "no stdin stream");
+    return conn_.send_data(*id, data, false);
   }
   Status close_stdin() override {
-    if (!stdin_id_) return Error(ErrorCode::kFailedPrecondition, "no stdin stream");
-    return conn_.send_data(*stdin_id_, {}, true);
+    const auto id = stream_id(stdin_id_);
+    if (!id) return Error(ErrorCode::kFailedPrecondition, "no stdin stream");
+    return conn_.send_data(*id, {}, true);
   }
   Status resize(uint16_t width, uint16_t height) override {
-    if (!resize_id_) return Error(ErrorCode::kFailedPrecondition, "no resize stream (not a tty)");
-    return conn_.send_data(*resize_id_, resize_json(width, height), false);
+    const auto id = stream_id(resize_id_);
+    if (!id) return Error(ErrorCode::kFailedPrecondition, "no resize stream (not a tty)");
+    return conn_.send_data(*id, resize_json(width, height), false);
   }
   Result<CommandResult> wait(std::chrono::milliseconds timeout) override { return done_.wait(timeout, true); }
   void abort() override {
@@ -128,23 +121,40 @@ class SpdyCommandSession final : public CommandSession, public SpdyConnection::H
 
   // Reader thread.
   void on_data(uint32_t id, std::string_view data) override {
-    if (id == error_id_) done_.error_data(data);
-    if (stdout_id_ == id && on_stdout_) on_stdout_(data);
-    if (stderr_id_ == id && on_stderr_) on_stderr_(data);
+    const auto type = stream_type(id);
+    if (type == StreamType::kError) done_.error_data(data);
+    if (type == StreamType::kStdout && on_stdout_) on_stdout_(data);
+    if (type == StreamType::kStderr && on_stderr_) on_stderr_(data);
   }
   void on_remote_fin(uint32_t id) override {
-    if (id == error_id_) done_.mark(done_.error_done);
-    if ((stdout_id_ == id || stderr_id_ == id) && --outputs_open_ == 0) done_.mark(done_.outputs_done);
+    const auto type = stream_type(id);
+    if (type == StreamType::kError) done_.mark(done_.error_done);
+    if ((type == StreamType::kStdout || type == StreamType::kStderr) && --outputs_open_ == 0) {
+      done_.mark(done_.outputs_done);
+    }
   }
   void on_reset(uint32_t id) override { on_remote_fin(id); }
 
  private:
+  enum class StreamType { kOther, kError, kStdout, kStderr };
+  StreamType stream_type(uint32_t id) {
+    std::lock_guard lock(ids_mu_);
+    return error_id_ == id    ? StreamType::kError
+           : stdout_id_ == id ? StreamType::kStdout
+           : stderr_id_ == id ? StreamType::kStderr
+                              : StreamType::kOther;
+  }
+  std::optional<uint32_t> stream_id(const std::optional<uint32_t>& slot) {
+    std::lock_guard lock(ids_mu_);
+    return slot;
+  }
+
   Upgraded up_;
   CommandOptions options_;
   SpdyConnection conn_;
   OutputCallback on_stdout_, on_stderr_;
-  uint32_t error_id_ = 0;
-  std::optional<uint32_t> stdin_id_, stdout_id_, stderr_id_, resize_id_;
+  std::mutex ids_mu_;  // the ids are filed by open_streams while the reader may already look
+  std::optional<uint32_t> error_id_, stdin_id_, stdout_id_, stderr_id_, resize_id_;
   std::atomic<int> outputs_open_{0};
   Completion done_;
   std::thread reader_;

@@ -61,19 +61,19 @@ class SpdyPortForward final : public PortForwardSession, public SpdyConnection::
     spdy::Headers error_headers = base, data_headers = base;
     error_headers.emplace_back("streamtype", "error");
     data_headers.emplace_back("streamtype", "data");
+    // Each stream is filed before its SYN_STREAM goes out: the server dials once both exist,
+    // and a service that speaks first (SSH, SMTP) may answer before open_stream returns.
+    auto file = [&](std::map<uint32_t, std::shared_ptr<StreamState>>& streams) {
+      return [&, state](uint32_t id) {
+        std::lock_guard lock(mu_);
+        streams[id] = state;
+      };
+    };
     std::lock_guard open_lock(open_mu_);
-    auto error_id = conn_.open_stream(error_headers, true);  // the client never writes errors
+    auto error_id = conn_.open_stream(error_headers, true, file(error_streams_));  // the client never writes errors
     if (!error_id) return std::move(error_id).take_error();
-    {
-      std::lock_guard lock(mu_);
-      error_streams_[*error_id] = state;
-    }
-    auto data_id = conn_.open_stream(data_headers, false);
+    auto data_id = conn_.open_stream(data_headers, false, file(data_streams_));
     if (!data_id) return std::move(data_id).take_error();
-    {
-      std::lock_guard lock(mu_);
-      data_streams_[*data_id] = state;
-    }
     const uint32_t id = *data_id;
     return std::unique_ptr<ForwardStream>(std::make_unique<QueuedStream>(
         state, [this, id](std::string_view data, bool fin) { return conn_.send_data(id, data, fin); }));

@@ -250,7 +250,8 @@ Status SpdyConnection::write_reply_frame(const spdy::Headers& headers, uint32_t 
   return socket_.write_all_locked(spdy::syn_reply_frame(id, flags, *block));
 }
 
-Result<uint32_t> SpdyConnection::open_stream(const spdy::Headers& headers, bool fin) {
+Result<uint32_t> SpdyConnection::open_stream(const spdy::Headers& headers, bool fin,
+                                             const std::function<void(uint32_t)>& on_id) {
   // Stream ids must reach the wire in increasing order: allocate and write under the write lock
   // (lock order everywhere: the socket's write lock, then mu_).
   std::lock_guard write_lock(socket_.write_mutex());
@@ -268,6 +269,7 @@ Result<uint32_t> SpdyConnection::open_stream(const spdy::Headers& headers, bool 
   }
   auto block = codec_.encode(headers);
   if (!block) return std::move(block).take_error();
+  if (on_id) on_id(id);
   ZONED_TRY(socket_.write_all_locked(spdy::syn_stream_frame(id, fin ? spdy::kFlagFin : 0, *block)));
   return id;
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -45,7 +46,10 @@ class SpdyConnection {
   void stop();
   bool stopped() const { return stopped_; }
 
-  Result<uint32_t> open_stream(const spdy::Headers& headers, bool fin);
+  // `on_id` runs with the new stream's id before its SYN_STREAM reaches the wire, so the caller
+  // can file the id where its Handler looks before any reply or data for it can arrive (under
+  // the socket's write lock: it must not write, nor wait for the reader).
+  Result<uint32_t> open_stream(const spdy::Headers& headers, bool fin, const std::function<void(uint32_t)>& on_id = {});
   Status reply(uint32_t id, const spdy::Headers& headers, bool fin);
   // Splits into frames of at most 32 KiB; waits for window when the peer does flow control.
   Status send_data(uint32_t id, std::string_view data, bool fin);

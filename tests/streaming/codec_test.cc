@@ -1,9 +1,14 @@
 // The wire codecs on their own: the SPDY/3 dictionary, header blocks against a vector made by
-// an independent zlib user (Python's zlib with zdict), frame bounds, and WebSocket framing.
+// an independent zlib user (Python's zlib with zdict), frame bounds, WebSocket framing, and
+// SpdyConnection's stream opening over a socketpair.
+#include <poll.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include <catch2/catch_test_macros.hpp>
 
+#include "socket.h"
+#include "spdy_connection.h"
 #include "websocket.h"
 #include "zoned/streaming/spdy_frame.h"
 
@@ -153,4 +158,24 @@ TEST_CASE("websocket frames: masked round trip, fragments, direction and size ch
   ws::MessageReader small(true, 100);
   small.feed(ws::encode_frame(ws::Opcode::kBinary, std::string(101, 'a'), true).substr(0, 4));
   CHECK_FALSE(small.next().ok());
+}
+
+TEST_CASE("open_stream files the new id before its SYN_STREAM reaches the peer") {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  zoned::streaming::Socket ours{zoned::UniqueFd(fds[0])};
+  zoned::UniqueFd peer(fds[1]);
+  zoned::streaming::SpdyConnection conn(ours, false, spdy::Limits{}, 4);
+  std::vector<uint32_t> filed;
+  bool peer_had_bytes = true;
+  auto id = conn.open_stream({{"streamtype", "stdout"}}, false, [&](uint32_t new_id) {
+    filed.push_back(new_id);
+    pollfd p{peer.get(), POLLIN, 0};
+    peer_had_bytes = ::poll(&p, 1, 0) != 0;
+  });
+  REQUIRE(id.ok());
+  CHECK(filed == std::vector<uint32_t>{*id});
+  CHECK_FALSE(peer_had_bytes);
+  pollfd p{peer.get(), POLLIN, 0};
+  CHECK(::poll(&p, 1, 1000) == 1);  // and then it was written
 }
