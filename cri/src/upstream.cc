@@ -34,6 +34,21 @@ grpc::Status forward(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContex
   return s.ok() ? s : upstream_error(s, o, what);
 }
 
+// A List call's answer: ours, then the upstream's items after them. Both must succeed: half a
+// list would make kubelet think the missing pods are gone.
+template <typename Stub, typename Request, typename Response, typename Items>
+grpc::Status merged_list(const grpc::Status& ours, Stub& stub,
+                         grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                         grpc::ServerContext* ctx, const Request& request, Response* response, const RoutingOptions& o,
+                         const std::string& what, Items items) {
+  if (!ours.ok()) return ours;
+  Response theirs;
+  grpc::Status s = forward(stub, method, ctx, request, &theirs, o, what);
+  if (!s.ok()) return s;
+  for (auto& item : *items(theirs)) *items(*response)->Add() = std::move(item);
+  return s;
+}
+
 std::string handler_of(const std::string& requested, const RoutingOptions& o) {
   return requested.empty() ? o.default_runtime_handler : requested;
 }
@@ -151,14 +166,9 @@ grpc::Status RoutingRuntimeService::PodSandboxStatus(Ctx* ctx, const v1::PodSand
 
 grpc::Status RoutingRuntimeService::ListPodSandbox(Ctx* ctx, const v1::ListPodSandboxRequest* request,
                                                    v1::ListPodSandboxResponse* response) {
-  grpc::Status ours = zoned_.ListPodSandbox(ctx, request, response);
-  if (!ours.ok()) return ours;
-  v1::ListPodSandboxResponse theirs;
-  grpc::Status s = forward(*upstream_, &v1::RuntimeService::Stub::ListPodSandbox, ctx, *request, &theirs, options_,
-                           "ListPodSandbox");
-  if (!s.ok()) return s;
-  for (auto& item : *theirs.mutable_items()) *response->add_items() = std::move(item);
-  return s;
+  return merged_list(zoned_.ListPodSandbox(ctx, request, response), *upstream_,
+                     &v1::RuntimeService::Stub::ListPodSandbox, ctx, *request, response, options_, "ListPodSandbox",
+                     [](auto& r) { return r.mutable_items(); });
 }
 
 grpc::Status RoutingRuntimeService::CreateContainer(Ctx* ctx, const v1::CreateContainerRequest* request,
@@ -183,14 +193,9 @@ grpc::Status RoutingRuntimeService::RemoveContainer(Ctx* ctx, const v1::RemoveCo
 
 grpc::Status RoutingRuntimeService::ListContainers(Ctx* ctx, const v1::ListContainersRequest* request,
                                                    v1::ListContainersResponse* response) {
-  grpc::Status ours = zoned_.ListContainers(ctx, request, response);
-  if (!ours.ok()) return ours;
-  v1::ListContainersResponse theirs;
-  grpc::Status s = forward(*upstream_, &v1::RuntimeService::Stub::ListContainers, ctx, *request, &theirs, options_,
-                           "ListContainers");
-  if (!s.ok()) return s;
-  for (auto& c : *theirs.mutable_containers()) *response->add_containers() = std::move(c);
-  return s;
+  return merged_list(zoned_.ListContainers(ctx, request, response), *upstream_,
+                     &v1::RuntimeService::Stub::ListContainers, ctx, *request, response, options_, "ListContainers",
+                     [](auto& r) { return r.mutable_containers(); });
 }
 
 grpc::Status RoutingRuntimeService::ContainerStatus(Ctx* ctx, const v1::ContainerStatusRequest* request,
@@ -254,14 +259,9 @@ grpc::Status RoutingRuntimeService::ContainerStats(Ctx* ctx, const v1::Container
 
 grpc::Status RoutingRuntimeService::ListContainerStats(Ctx* ctx, const v1::ListContainerStatsRequest* request,
                                                        v1::ListContainerStatsResponse* response) {
-  grpc::Status ours = zoned_.ListContainerStats(ctx, request, response);
-  if (!ours.ok()) return ours;
-  v1::ListContainerStatsResponse theirs;
-  grpc::Status s = forward(*upstream_, &v1::RuntimeService::Stub::ListContainerStats, ctx, *request, &theirs, options_,
-                           "ListContainerStats");
-  if (!s.ok()) return s;
-  for (auto& st : *theirs.mutable_stats()) *response->add_stats() = std::move(st);
-  return s;
+  return merged_list(zoned_.ListContainerStats(ctx, request, response), *upstream_,
+                     &v1::RuntimeService::Stub::ListContainerStats, ctx, *request, response, options_,
+                     "ListContainerStats", [](auto& r) { return r.mutable_stats(); });
 }
 
 grpc::Status RoutingRuntimeService::PodSandboxStats(Ctx* ctx, const v1::PodSandboxStatsRequest* request,
@@ -271,14 +271,9 @@ grpc::Status RoutingRuntimeService::PodSandboxStats(Ctx* ctx, const v1::PodSandb
 
 grpc::Status RoutingRuntimeService::ListPodSandboxStats(Ctx* ctx, const v1::ListPodSandboxStatsRequest* request,
                                                         v1::ListPodSandboxStatsResponse* response) {
-  grpc::Status ours = zoned_.ListPodSandboxStats(ctx, request, response);
-  if (!ours.ok()) return ours;
-  v1::ListPodSandboxStatsResponse theirs;
-  grpc::Status s = forward(*upstream_, &v1::RuntimeService::Stub::ListPodSandboxStats, ctx, *request, &theirs, options_,
-                           "ListPodSandboxStats");
-  if (!s.ok()) return s;
-  for (auto& st : *theirs.mutable_stats()) *response->add_stats() = std::move(st);
-  return s;
+  return merged_list(zoned_.ListPodSandboxStats(ctx, request, response), *upstream_,
+                     &v1::RuntimeService::Stub::ListPodSandboxStats, ctx, *request, response, options_,
+                     "ListPodSandboxStats", [](auto& r) { return r.mutable_stats(); });
 }
 
 #undef ZONED_ROUTE_BY

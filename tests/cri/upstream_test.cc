@@ -111,7 +111,20 @@ TEST_CASE("pods of another handler run upstream, unchanged; ids route their call
   REQUIRE(r.ours.container_status(c, &cs).ok());
   CHECK(cs.status().state() == v1::CONTAINER_RUNNING);
   const std::string mine = r.ours.create_container(zoned_pod, "in-zone", "app", {"sleep"});
+  REQUIRE(r.ours.start_container(mine).ok());
   CHECK(r.ours.list_containers().size() == 2);
+  {
+    grpc::ClientContext cc;
+    v1::ListContainerStatsResponse stats;
+    REQUIRE(r.ours.stub->ListContainerStats(&cc, v1::ListContainerStatsRequest{}, &stats).ok());
+    CHECK(stats.stats_size() == 2);
+  }
+  {
+    grpc::ClientContext cc;
+    v1::ListPodSandboxStatsResponse stats;
+    REQUIRE(r.ours.stub->ListPodSandboxStats(&cc, v1::ListPodSandboxStatsRequest{}, &stats).ok());
+    CHECK(stats.stats_size() == 2);
+  }
 
   // Stop and remove go where the pod lives; unknown ids stay idempotent.
   REQUIRE(r.ours.stop_pod(runc_pod).ok());
