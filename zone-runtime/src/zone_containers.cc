@@ -155,15 +155,7 @@ Status ZoneManagerImpl::start_container(const std::string& key) {
   if (!found.ok()) return found.error();
   auto [zone, id] = *found;
   std::lock_guard op(zone->op_mu);
-  {
-    std::lock_guard lock(mu_);
-    auto* rec = container_in(*zone, id);
-    if (!rec) return Error(ErrorCode::kNotFound, "container " + key + " not found");
-    if (rec->state != ContainerState::kCreated) {
-      return Error(ErrorCode::kFailedPrecondition, "container " + rec->spec.name + " is " +
-                                                       std::string(container_state_name(rec->state)) + ", not created");
-    }
-  }
+  ZONED_TRY(check_container_state(*zone, key, id, {ContainerState::kCreated}, "created"));
   auto client = client_of(zone->stored.zone.id);
   if (!client.ok()) return client.error();
   idm::v1::Request req;
@@ -185,16 +177,8 @@ Status ZoneManagerImpl::update_container_resources(const std::string& key, const
   if (!found.ok()) return found.error();
   auto [zone, id] = *found;
   std::lock_guard op(zone->op_mu);
-  {
-    std::lock_guard lock(mu_);
-    auto* rec = container_in(*zone, id);
-    if (!rec) return Error(ErrorCode::kNotFound, "container " + key + " not found");
-    if (rec->state != ContainerState::kCreated && rec->state != ContainerState::kRunning) {
-      return Error(ErrorCode::kFailedPrecondition, "container " + rec->spec.name + " is " +
-                                                       std::string(container_state_name(rec->state)) +
-                                                       ", not created or running");
-    }
-  }
+  ZONED_TRY(check_container_state(*zone, key, id, {ContainerState::kCreated, ContainerState::kRunning},
+                                  "created or running"));
   auto client = client_of(zone->stored.zone.id);
   if (!client.ok()) return client.error();
   idm::v1::Request req;

@@ -52,8 +52,7 @@ std::string random_hex(size_t bytes) {
 }
 
 Result<std::unique_ptr<ZoneManager>> ZoneManager::open(const ZoneManagerOptions& options, Hypervisor& hypervisor,
-                                                       image_store::ImageStore& images,
-                                                       DeviceAttacher attach_device) {
+                                                       image_store::ImageStore& images, DeviceAttacher attach_device) {
   auto manager = std::make_unique<ZoneManagerImpl>(options, hypervisor, images, std::move(attach_device));
   ZONED_TRY(manager->init());
   return std::unique_ptr<ZoneManager>(std::move(manager));
@@ -136,7 +135,9 @@ Result<std::shared_ptr<Zone>> ZoneManagerImpl::find_zone(const std::string& key)
   std::lock_guard lock(mu_);
   std::string error;
   auto zone = find_zone_locked(key, &error);
-  if (!zone) return Error(error.find("ambiguous") != std::string::npos ? ErrorCode::kInvalidArgument : ErrorCode::kNotFound, error);
+  if (!zone)
+    return Error(error.find("ambiguous") != std::string::npos ? ErrorCode::kInvalidArgument : ErrorCode::kNotFound,
+                 error);
   return zone;
 }
 
@@ -145,6 +146,16 @@ ContainerRecord* ZoneManagerImpl::container_in(Zone& zone, const std::string& id
     if (c.id == id) return &c;
   }
   return nullptr;
+}
+
+Status ZoneManagerImpl::check_container_state(Zone& zone, const std::string& key, const std::string& id,
+                                              std::initializer_list<ContainerState> allowed, const char* wanted) {
+  std::lock_guard lock(mu_);
+  auto* rec = container_in(zone, id);
+  if (!rec) return Error(ErrorCode::kNotFound, "container " + key + " not found");
+  if (std::find(allowed.begin(), allowed.end(), rec->state) != allowed.end()) return ok_status();
+  return Error(ErrorCode::kFailedPrecondition, "container " + rec->spec.name + " is " +
+                                                   std::string(container_state_name(rec->state)) + ", not " + wanted);
 }
 
 Result<std::pair<std::shared_ptr<Zone>, std::string>> ZoneManagerImpl::find_container(const std::string& key) {
@@ -199,7 +210,8 @@ std::vector<ZoneRecord> ZoneManagerImpl::list_zones() {
     out.push_back(zone->stored.zone);
     out.back().agent_connected = zone->client != nullptr;
   }
-  std::sort(out.begin(), out.end(), [](const ZoneRecord& a, const ZoneRecord& b) { return a.created_at_ns < b.created_at_ns; });
+  std::sort(out.begin(), out.end(),
+            [](const ZoneRecord& a, const ZoneRecord& b) { return a.created_at_ns < b.created_at_ns; });
   return out;
 }
 

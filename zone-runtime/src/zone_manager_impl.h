@@ -10,6 +10,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,6 +112,10 @@ class ZoneManagerImpl final : public ZoneManager {
   // the zone and the container record of a container id or unique prefix
   Result<std::pair<std::shared_ptr<Zone>, std::string>> find_container(const std::string& key);
   static ContainerRecord* container_in(Zone& zone, const std::string& id);
+  // FAILED_PRECONDITION unless the container is in one of `allowed` (named `wanted` in the
+  // message); NOT_FOUND if it is gone. Takes mu_.
+  Status check_container_state(Zone& zone, const std::string& key, const std::string& id,
+                               std::initializer_list<ContainerState> allowed, const char* wanted);
   Status persist_locked(const Zone& zone);
   void persist(const std::shared_ptr<Zone>& zone);
 
