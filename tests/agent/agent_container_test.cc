@@ -117,8 +117,27 @@ TEST_CASE("a container killed by a signal reports the signal") {
   REQUIRE(h.run_until([&] { return h.container_exit("sleeper").has_value(); }));
   CHECK(h.container_exit("sleeper")->signal() == 9);
   CHECK(h.container_exit("sleeper")->exit_code() == 0);
+  CHECK_FALSE(h.container_exit("sleeper")->oom_killed());  // no memory.events: no OOM kill
   // Signalling an exited container is a no-op, not an error.
   CHECK(h.call(signal_request("sleeper", 15)).has_ack());
+}
+
+TEST_CASE("a container whose cgroup counted an OOM kill reports it; other kills do not") {
+  AgentHarness h;
+  h.make_device("xvdb");
+  REQUIRE(h.connect());
+  const std::string cgroups = h.options().cgroup_root + "/zoned/";
+  REQUIRE(::system(("mkdir -p " + cgroups + "hog " + cgroups + "calm").c_str()) == 0);
+  std::ofstream(cgroups + "hog/memory.events") << "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
+  std::ofstream(cgroups + "calm/memory.events") << "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n";
+  create_and_start(h, "hog", 3, {"/bin/sleep", "30"});
+  create_and_start(h, "calm", 5, {"/bin/sleep", "30"});
+  REQUIRE(h.call(signal_request("hog", 9)).has_ack());
+  REQUIRE(h.call(signal_request("calm", 9)).has_ack());
+  REQUIRE(h.run_until([&] { return h.container_exit("hog").has_value() && h.container_exit("calm").has_value(); }));
+  CHECK(h.container_exit("hog")->oom_killed());
+  CHECK(h.container_exit("hog")->signal() == 9);
+  CHECK_FALSE(h.container_exit("calm")->oom_killed());
 }
 
 TEST_CASE("all output is sent before the exit event") {

@@ -24,6 +24,7 @@ v1::ContainerExited exited() {
   m.set_signal(9);
   m.set_started_at_unix_ns(1'700'000'000'000'000'000);
   m.set_finished_at_unix_ns(1'700'000'001'000'000'000);
+  m.set_oom_killed(true);
   return m;
 }
 

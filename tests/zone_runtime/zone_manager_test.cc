@@ -838,6 +838,31 @@ TEST_CASE_METHOD(Fixture, "what a zone claims is checked: other zones' container
   CHECK(state_of(z2.id) == ZoneState::kRunning);
 }
 
+TEST_CASE_METHOD(Fixture, "an OOM kill the agent reports is the reason OOMKilled; a plain SIGKILL is Error",
+                 "[zone-manager]") {
+  open();
+  const ZoneRecord z = zone();
+  auto hog = started(z, "hog", {"sleep"});
+  auto plain = started(z, "plain", {"sleep"});
+  auto a = agent(z);
+  idm::v1::Event oom;
+  oom.mutable_container_exited()->set_container_id(hog.id);
+  oom.mutable_container_exited()->set_signal(9);
+  oom.mutable_container_exited()->set_oom_killed(true);
+  a->send_event(oom);
+  idm::v1::Event killed;
+  killed.mutable_container_exited()->set_container_id(plain.id);
+  killed.mutable_container_exited()->set_signal(9);
+  a->send_event(killed);
+  REQUIRE(eventually([&] {
+    return get(hog.id).state == ContainerState::kExited && get(plain.id).state == ContainerState::kExited;
+  }));
+  CHECK(get(hog.id).exit_code == 137);
+  CHECK(get(hog.id).reason == "OOMKilled");
+  CHECK(get(plain.id).exit_code == 137);
+  CHECK(get(plain.id).reason == "Error");
+}
+
 TEST_CASE_METHOD(Fixture, "the console keeps the newest output within its bound", "[zone-manager]") {
   options.console_log_bytes = 1024;
   open();

@@ -20,7 +20,7 @@ void ZoneManagerImpl::apply_exit(Zone& zone, const idm::v1::ContainerExited& exi
   if (finished < rec->started_at_ns) finished = rec->started_at_ns;
   rec->finished_at_ns = finished;
   rec->pid = 0;
-  rec->reason = rec->exit_code == 0 ? "Completed" : "Error";
+  rec->reason = exited.oom_killed() ? "OOMKilled" : rec->exit_code == 0 ? "Completed" : "Error";
   rec->message.clear();
 }
 
@@ -41,7 +41,9 @@ void ZoneManagerImpl::on_event(const std::string& zone_id, const idm::v1::Event&
       if (rec->state == ContainerState::kCreated) rec->state = ContainerState::kRunning;
       if (rec->state == ContainerState::kRunning) rec->pid = e.pid();
       const int64_t now = now_unix_ns();
-      if (rec->started_at_ns == 0) rec->started_at_ns = (e.started_at_unix_ns() > 0 && e.started_at_unix_ns() <= now) ? e.started_at_unix_ns() : now;
+      if (rec->started_at_ns == 0)
+        rec->started_at_ns =
+            (e.started_at_unix_ns() > 0 && e.started_at_unix_ns() <= now) ? e.started_at_unix_ns() : now;
       (void)persist_locked(*zone);
       state_cv_.notify_all();
       break;

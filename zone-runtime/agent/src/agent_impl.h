@@ -74,6 +74,7 @@ struct Container {
   std::int64_t created_ns = 0;
   std::int64_t started_ns = 0;
   Tracked proc;
+  bool oom_killed = false;  // read from its cgroup when the process exits
   bool exit_reported = false;
   ReplyTo pending;  // the create/start/delete in progress
   std::vector<ReplyTo> waiters;

@@ -14,6 +14,7 @@
 #include "agent_impl.h"
 #include "bundle_files.h"
 #include "zoned/agent/pod_network.h"
+#include "zoned/agent/stats.h"
 #include "zoned/common/file_ops.h"
 #include "zoned/common/fs.h"
 #include "zoned/common/log.h"
@@ -322,6 +323,7 @@ idm::v1::ContainerExited AgentImpl::exit_message(const Container& c) const {
   exited.set_signal(static_cast<std::uint32_t>(c.proc.exit.signal));
   exited.set_started_at_unix_ns(c.started_ns);
   exited.set_finished_at_unix_ns(c.proc.finished_ns);
+  exited.set_oom_killed(c.oom_killed);
   return exited;
 }
 
@@ -342,6 +344,8 @@ void AgentImpl::on_container_exit(const std::string& id, ExitStatus status) {
   c->proc.exited = true;
   c->proc.exit = status;
   c->proc.finished_ns = unix_now_ns();
+  // The cgroup lives until crun delete; its counter says whether the OOM killer struck.
+  c->oom_killed = cgroup_oom_killed(options_.cgroup_root + "/zoned/" + id);
   c->proc.drain_deadline = Clock::now() + options_.drain_idle;
   if (c->proc.stream) c->proc.stream->close_stdin();
   log::info("container process exited", {{"container", id}, {"status", status.describe()}});

@@ -104,6 +104,13 @@ Result<CgroupUsage> read_cgroup_usage(const std::string& dir) {
   return usage;
 }
 
+bool cgroup_oom_killed(const std::string& dir) {
+  auto events = read(dir + "/memory.events");
+  if (!events.ok()) return false;
+  auto kills = parse_keyed_value(*events, "oom_kill");
+  return kills.ok() && *kills > 0;
+}
+
 Result<ZoneUsage> read_zone_usage(const std::string& proc_dir) {
   ZoneUsage usage;
   auto meminfo = read(proc_dir + "/meminfo");

@@ -17,6 +17,10 @@ struct CgroupUsage {
 // Reads <dir>/cpu.stat, memory.current and memory.stat.
 Result<CgroupUsage> read_cgroup_usage(const std::string& dir);
 
+// Whether <dir>/memory.events counts an OOM kill of one of the cgroup's processes (by the
+// cgroup's limit or the zone-wide OOM killer). A missing file or key: no.
+bool cgroup_oom_killed(const std::string& dir);
+
 struct ZoneUsage {
   std::uint64_t memory_total_bytes = 0;
   std::uint64_t memory_available_bytes = 0;
