@@ -139,7 +139,8 @@ Result<ContainerRecord> ZoneManagerImpl::create_container(const std::string& zon
   }
   create->set_username(username);
   create->set_groupname(generated->groupname);
-  auto created = (*client)->call(req, options_.request_timeout);
+  // The agent may wait up to 20 s for the hot-plugged disk, then run crun create (30 s at most).
+  auto created = (*client)->call(req, 2 * options_.request_timeout);
   if (!created.ok())
     return created.error().wrap("creating container " + spec.name + " in zone " + zone->stored.zone.spec.name);
   forget.dismiss();

@@ -26,7 +26,9 @@ struct AgentOptions {
   std::string proc_dir = "/proc";
   std::string agent_version = "0";
   std::chrono::milliseconds crun_timeout{30000};
-  std::chrono::milliseconds device_wait{10000};
+  // For a container's disk to appear with media after hot-plug: 10 s was too short for a zone
+  // on a loaded host under emulation. The daemon's CreateContainer deadline covers this + crun.
+  std::chrono::milliseconds device_wait{20000};
   std::chrono::milliseconds stop_grace{10000};   // Shutdown: SIGTERM to SIGKILL
   std::chrono::milliseconds drain_idle{2000};    // after an exit, output idle this long is closed
   std::size_t outbound_high_water = 256 * 1024;  // read stdio only while the IDM queue is below
