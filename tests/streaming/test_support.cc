@@ -58,15 +58,6 @@ ServerFixture::ServerFixture(StreamingServerOptions options) {
   server = std::move(*started);
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
-
 UniqueFd raw_connect(const std::string& base_url) {
   const auto colon = base_url.rfind(':');
   const auto port = static_cast<uint16_t>(std::stoi(base_url.substr(colon + 1)));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fakes/fake_streaming_backend.h"
+#include "support/eventually.h"
 #include "zoned/common/unique_fd.h"
 #include "zoned/streaming/client.h"
 #include "zoned/streaming/server.h"
@@ -56,7 +57,8 @@ struct ServerFixture {
   std::unique_ptr<StreamingServer> server;
 };
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+using zoned::testing::eventually;
+
 // A raw TCP connection to the server, for hostile clients.
 UniqueFd raw_connect(const std::string& base_url);
 void send_all(int fd, std::string_view data);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "support/eventually.h"
 #include "support/temp_dir.h"
 #include "zoned/common/unique_fd.h"
 
@@ -61,11 +62,7 @@ std::optional<AttachedLoop> listed(const std::string& device) {
 // when the kernel drops the device's last reference, which on recent kernels can be a moment
 // after the last close() returns (CI saw it still attached right after the close).
 bool detached(const std::string& device) {
-  for (int i = 0; i < 500; ++i) {
-    if (!listed(device).has_value()) return true;
-    ::usleep(10 * 1000);
-  }
-  return false;
+  return zoned::testing::eventually([&] { return !listed(device).has_value(); });
 }
 
 }  // namespace

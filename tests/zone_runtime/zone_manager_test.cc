@@ -19,6 +19,7 @@
 
 #include "fakes/fake_image_store.h"
 #include "fakes/fake_zone_host.h"
+#include "support/eventually.h"
 #include "support/temp_dir.h"
 #include "zone_store.h"
 #include "zoned/common/file_ops.h"
@@ -29,6 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::ContainsSubstring;
+using testing::eventually;
 using testing::FakeAgent;
 using testing::FakeProgram;
 using testing::FakeZoneHost;
@@ -37,16 +39,6 @@ using testing::TempDir;
 const std::string kBusybox = "docker.io/library/busybox:latest";
 const std::string kAlpine = "docker.io/library/alpine:latest";
 const std::string kNginx = "docker.io/library/nginx:latest";
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -854,9 +846,8 @@ TEST_CASE_METHOD(Fixture, "an OOM kill the agent reports is the reason OOMKilled
   killed.mutable_container_exited()->set_container_id(plain.id);
   killed.mutable_container_exited()->set_signal(9);
   a->send_event(killed);
-  REQUIRE(eventually([&] {
-    return get(hog.id).state == ContainerState::kExited && get(plain.id).state == ContainerState::kExited;
-  }));
+  REQUIRE(eventually(
+      [&] { return get(hog.id).state == ContainerState::kExited && get(plain.id).state == ContainerState::kExited; }));
   CHECK(get(hog.id).exit_code == 137);
   CHECK(get(hog.id).reason == "OOMKilled");
   CHECK(get(plain.id).exit_code == 137);

@@ -10,6 +10,7 @@
 
 #include "fakes/fake_image_store.h"
 #include "fakes/fake_zone_host.h"
+#include "support/eventually.h"
 #include "support/temp_dir.h"
 #include "zoned/common/file_ops.h"
 #include "zoned/common/log.h"
@@ -20,18 +21,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::ContainsSubstring;
+using testing::eventually;
 using testing::FakeZoneHost;
 using testing::TempDir;
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 struct Collected {
   std::mutex mu;
